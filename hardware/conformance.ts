@@ -1,0 +1,28 @@
+/*
+ * Compile-time check, no code: every platform's implementation of a hardware
+ * module fits the contract that src/ is written against (hardware/<m>/<m>.d.ts).
+ * A platform whose module drifts from its contract fails `npm run check`.
+ */
+import type CameraContract from "hardware/camera";
+import type ButtonContract from "hardware/button";
+import type MotionContract from "hardware/motion";
+import type SimCamera from "./camera/sim/camera";
+import type DeviceCamera from "./camera/esp32/camera";
+import type SimButton from "./button/sim/button";
+import type DeviceButton from "./button/esp32/button";
+import type SimMotion from "./motion/sim/motion";
+import type DeviceMotion from "./motion/esp32/motion";
+
+type Implements<Contract, Implementation extends Contract> = Implementation;
+
+export type Platforms = [
+	Implements<typeof CameraContract, typeof SimCamera>,
+	Implements<typeof CameraContract, typeof DeviceCamera>,
+	Implements<typeof ButtonContract, typeof SimButton>,
+	Implements<typeof ButtonContract, typeof DeviceButton>,
+	Implements<typeof MotionContract, typeof SimMotion>,
+	Implements<typeof MotionContract, typeof DeviceMotion>,
+	Implements<typeof import("hardware/status"), typeof import("./status/sim/status")>,
+	Implements<typeof import("hardware/status"), typeof import("./status/esp32/status")>,
+	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/sim/provisioning")>,
+];

@@ -1,0 +1,280 @@
+/*
+ * TCP client sockets for the simulator host, shaped after ECMA-419's
+ * `embedded:io/socket/tcp`: callbacks report readable byte counts, writable
+ * space and errors; writes never block and never exceed the writable space.
+ *
+ * The send window is a fixed 16 KiB, like the device's lwIP send buffer, so
+ * code above it must stream large payloads rather than hand them over whole.
+ */
+#include "xsmc.h"
+#include "../../sim/host/host.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#define TCP_WINDOW 16384
+
+typedef struct {
+	int fd;
+	int connecting;
+	int closed;
+	int notifyWritable;	/* the firmware wrote: tell it when the window has room again */
+	xsSlot target;		/* the JS socket: onReadable, onWritable, onError */
+	xsMachine *the;
+	size_t outUsed;
+	uint8_t out[TCP_WINDOW];
+} Tcp;
+
+static void tcpReady(void *refcon, short revents);
+
+static void tcpUpdateWatch(Tcp *tcp)
+{
+	short events = POLLIN;
+	if (tcp->connecting || tcp->outUsed || tcp->notifyWritable)
+		events |= POLLOUT;
+	hostWatch(tcp->fd, events, 1, tcpReady, tcp);
+}
+
+static void tcpShut(Tcp *tcp)
+{
+	if (tcp->closed)
+		return;
+	tcp->closed = 1;
+	hostUnwatch(tcp->fd);
+	close(tcp->fd);
+	tcp->fd = -1;
+	xsMachine *the = tcp->the;
+	xsForget(tcp->target);
+}
+
+static void tcpDestructor(void *data)
+{
+	Tcp *tcp = data;
+	if (!tcp)
+		return;
+	if (!tcp->closed) {
+		hostUnwatch(tcp->fd);
+		close(tcp->fd);
+	}
+	free(tcp);
+}
+
+/* Call target[name](argument): a count when message is NULL, else the message. */
+static void tcpCall(Tcp *tcp, const char *name, xsIntegerValue count, const char *message)
+{
+	xsMachine *the = tcp->the;
+	xsBeginHost(the);
+	xsTry {
+		xsmcVars(3);
+		xsVar(0) = tcp->target;
+		xsmcGet(xsVar(1), xsVar(0), xsID(name));
+		if (message)
+			xsmcSetString(xsVar(2), (char *)message);
+		else
+			xsmcSetInteger(xsVar(2), count);
+		if (xsmcTest(xsVar(1)))
+			xsCallFunction1(xsVar(1), xsVar(0), xsVar(2));
+	}
+	xsCatch {
+		hostReportException(the, name);
+	}
+	xsEndHost(the);
+}
+
+static void tcpError(Tcp *tcp, const char *message)
+{
+	xsMachine *the = tcp->the;
+	xsBeginHost(the);
+	{
+		xsmcVars(1);
+		xsVar(0) = tcp->target; /* keep the target reachable once forgotten */
+		tcpShut(tcp);
+		tcp->target = xsVar(0);
+		tcpCall(tcp, "onError", 0, message);
+	}
+	xsEndHost(the);
+}
+
+static void tcpFlush(Tcp *tcp)
+{
+	while (tcp->outUsed) {
+		ssize_t count = send(tcp->fd, tcp->out, tcp->outUsed, MSG_NOSIGNAL);
+		if (count < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			tcpError(tcp, strerror(errno));
+			return;
+		}
+		memmove(tcp->out, tcp->out + count, tcp->outUsed - (size_t)count);
+		tcp->outUsed -= (size_t)count;
+	}
+}
+
+static void tcpReady(void *refcon, short revents)
+{
+	Tcp *tcp = refcon;
+	if (tcp->connecting) {
+		int error = 0;
+		socklen_t length = sizeof(error);
+		getsockopt(tcp->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+		if (error) {
+			tcpError(tcp, strerror(error));
+			return;
+		}
+		if (!(revents & POLLOUT))
+			return;
+		tcp->connecting = 0;
+		tcpUpdateWatch(tcp);
+		tcpCall(tcp, "onWritable", TCP_WINDOW, NULL);
+		return;
+	}
+	if (revents & POLLOUT) {
+		tcpFlush(tcp);
+		if (tcp->closed)
+			return;
+		if (!tcp->outUsed && tcp->notifyWritable) {
+			tcp->notifyWritable = 0;
+			tcpUpdateWatch(tcp);
+			tcpCall(tcp, "onWritable", TCP_WINDOW, NULL);
+			if (tcp->closed)
+				return;
+		}
+		else
+			tcpUpdateWatch(tcp);
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		int available = 0;
+		ioctl(tcp->fd, FIONREAD, &available);
+		if (available > 0) {
+			tcpCall(tcp, "onReadable", available, NULL);
+		}
+		else if (revents & POLLERR) {
+			int error = 0;
+			socklen_t length = sizeof(error);
+			getsockopt(tcp->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+			tcpError(tcp, error ? strerror(error) : "socket error");
+		}
+		else
+			tcpError(tcp, "connection closed by peer");
+	}
+}
+
+static Tcp *tcpFrom(xsMachine *the)
+{
+	Tcp *tcp = xsmcGetHostData(xsArg(0));
+	if (!tcp || tcp->closed)
+		xsUnknownError("tcp: closed");
+	return tcp;
+}
+
+/* xs_tcp_connect(target, address, port) -> handle; outcome arrives through target's callbacks. */
+void xs_tcp_connect(xsMachine *the)
+{
+	char address[256];
+	char port[16];
+	struct addrinfo hints = { 0 };
+	struct addrinfo *found = NULL;
+	xsmcToStringBuffer(xsArg(1), address, sizeof(address));
+	xsIntegerValue portNumber = xsmcToInteger(xsArg(2));
+	if ((portNumber < 1) || (portNumber > 65535))
+		xsRangeError("tcp: invalid port %d", (int)portNumber);
+	snprintf(port, sizeof(port), "%d", (int)portNumber);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	int status = getaddrinfo(address, port, &hints, &found);
+	if (status || !found)
+		xsUnknownError("tcp: cannot resolve %s: %s", address, gai_strerror(status));
+	int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		freeaddrinfo(found);
+		xsUnknownError("tcp: socket: %s", strerror(errno));
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	status = connect(fd, found->ai_addr, found->ai_addrlen);
+	freeaddrinfo(found);
+	if ((status < 0) && (errno != EINPROGRESS)) {
+		int error = errno;
+		close(fd);
+		xsUnknownError("tcp: connect to %s:%s: %s", address, port, strerror(error));
+	}
+	Tcp *tcp = calloc(1, sizeof(Tcp));
+	if (!tcp) {
+		close(fd);
+		xsUnknownError("tcp: out of memory");
+	}
+	tcp->fd = fd;
+	tcp->connecting = 1;
+	tcp->the = the;
+	tcp->target = xsArg(0);
+	xsRemember(tcp->target);
+	xsResult = xsNewHostObject(tcpDestructor);
+	xsmcSetHostData(xsResult, tcp);
+	tcpUpdateWatch(tcp);
+}
+
+/* xs_tcp_read(handle, byteLength) -> ArrayBuffer of at most byteLength bytes */
+void xs_tcp_read(xsMachine *the)
+{
+	Tcp *tcp = tcpFrom(the);
+	xsIntegerValue wanted = xsmcToInteger(xsArg(1));
+	if (wanted < 0)
+		xsRangeError("tcp: negative read");
+	int available = 0;
+	ioctl(tcp->fd, FIONREAD, &available);
+	if (wanted > available)
+		wanted = available;
+	xsmcSetArrayBuffer(xsResult, NULL, wanted);
+	if (!wanted)
+		return;
+	void *data;
+	xsUnsignedValue size;
+	xsmcGetBufferWritable(xsResult, &data, &size);
+	ssize_t count = recv(tcp->fd, data, wanted, 0);
+	if (count < 0)
+		count = 0;
+	if (count < wanted)
+		xsmcSetArrayBufferLength(xsResult, (xsUnsignedValue)count);
+}
+
+/* xs_tcp_write(handle, buffer) -> writable space left */
+void xs_tcp_write(xsMachine *the)
+{
+	Tcp *tcp = tcpFrom(the);
+	void *data;
+	xsUnsignedValue length;
+	if (tcp->connecting)
+		xsUnknownError("tcp: not connected yet");
+	xsmcGetBufferReadable(xsArg(1), &data, &length);
+	if (length > TCP_WINDOW - tcp->outUsed)
+		xsRangeError("tcp: write of %u bytes exceeds the %u writable", length, (unsigned)(TCP_WINDOW - tcp->outUsed));
+	memcpy(tcp->out + tcp->outUsed, data, length);
+	tcp->outUsed += length;
+	tcp->notifyWritable = 1;
+	tcpFlush(tcp);
+	if (tcp->closed)
+		return;
+	tcpUpdateWatch(tcp);
+	xsmcSetInteger(xsResult, TCP_WINDOW - tcp->outUsed);
+}
+
+/* xs_tcp_close(handle) */
+void xs_tcp_close(xsMachine *the)
+{
+	Tcp *tcp = xsmcGetHostData(xsArg(0));
+	if (tcp)
+		tcpShut(tcp);
+}

@@ -1,0 +1,9 @@
+/*
+ * The device's end of the factory provisioning channel: the serial port on
+ * hardware, the bridge in the simulator. The firmware asks once, on a device
+ * that has no configuration, and receives one message: the configuration.
+ */
+declare module "hardware/provisioning" {
+	/** Resolves with the configuration message's bytes (UTF-8 JSON). */
+	export function requestConfiguration(): Promise<ArrayBuffer>;
+}

@@ -1,0 +1,15 @@
+/*
+ * Provisioning in the simulator: the world plays the factory station.
+ */
+import { onMessage, offMessage, send } from "sim/bridge";
+import { ToDevice, ToWorld } from "sim/bridge/messages";
+
+export function requestConfiguration(): Promise<ArrayBuffer> {
+	return new Promise((resolve) => {
+		onMessage(ToDevice.Provision, (payload) => {
+			offMessage(ToDevice.Provision);
+			resolve(payload);
+		});
+		send(ToWorld.ProvisionRequest);
+	});
+}

@@ -1,0 +1,43 @@
+/*
+ * The simulated device's end of the bridge to the world. Simulated
+ * peripherals (button, PIR, camera, provisioning) listen here for their
+ * message type; there is one listener per type, as there is one device per pin.
+ */
+
+type Listener = (payload: ArrayBuffer) => void;
+
+function listen(this: unknown, listener: (type: number, payload: ArrayBuffer) => void): void {
+	return native("xs_bridge_listen").call(this, listener);
+}
+function sendNative(this: unknown, type: number, payload?: ArrayBuffer): void {
+	return native("xs_bridge_send").call(this, type, payload);
+}
+
+const listeners = new Map<number, Listener>();
+let listening = false;
+
+function dispatch(type: number, payload: ArrayBuffer): void {
+	const listener = listeners.get(type);
+	if (listener)
+		listener(payload);
+	else
+		trace(`sim/bridge: no listener for message type ${type}, dropped\n`);
+}
+
+export function onMessage(type: number, listener: Listener): void {
+	if (listeners.has(type))
+		throw new Error(`sim/bridge: message type ${type} already has a listener`);
+	listeners.set(type, listener);
+	if (!listening) {
+		listen(dispatch);
+		listening = true;
+	}
+}
+
+export function offMessage(type: number): void {
+	listeners.delete(type);
+}
+
+export function send(type: number, payload?: ArrayBuffer): void {
+	sendNative(type, payload);
+}

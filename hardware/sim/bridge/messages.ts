@@ -1,0 +1,27 @@
+/*
+ * Message types on the bridge between the simulated device and the world
+ * (see bridge.c for the framing). The world's side is tools/sim/world.ts.
+ * Pure constants: imported by the device and by the tools.
+ */
+
+/** From the world to the device. */
+export const ToDevice = Object.freeze({
+	/** u8: 1 pressed, 0 released. */
+	Button: 1,
+	/** u8: 1 motion, 0 still. */
+	Motion: 2,
+	/** u16 width, u16 height (big-endian), then one JPEG frame. */
+	Frame: 3,
+	/** UTF-8 JSON device configuration: the factory's provisioning message. */
+	Provision: 4,
+} as const);
+
+/** From the device to the world. */
+export const ToWorld = Object.freeze({
+	/** u8 on, u16 width, u16 height, u16 reserved (big-endian). */
+	Camera: 0x81,
+	/** The device has no configuration and waits for a Provision message. */
+	ProvisionRequest: 0x82,
+	/** UTF-8 JSON status: {"state": "ready" | "connected" | "published", ...}. */
+	Status: 0x83,
+} as const);

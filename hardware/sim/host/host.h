@@ -1,0 +1,50 @@
+/*
+ * The Doorward simulator host: one XS machine, one run loop.
+ *
+ * Native modules of the simulator (timer, sockets, bridge, flash, random) are
+ * compiled into this program. They reach the loop through the functions below
+ * and are exposed to JavaScript by name through the global `native()`.
+ *
+ * This header is shared by code written against the public xsmc API (host.c
+ * and the natives) and by loader.c, which uses XS internals; so it names the
+ * machine only as `void *`.
+ */
+#ifndef DOORWARD_SIM_HOST_H
+#define DOORWARD_SIM_HOST_H
+
+#include <stdint.h>
+
+/* The loop calls back when `fd` is ready for any of `events` (poll flags).
+ * A watched descriptor with `keepAlive` keeps the process running. */
+typedef void (*HostReadyCallback)(void *refcon, short revents);
+void hostWatch(int fd, short events, int keepAlive, HostReadyCallback callback, void *refcon);
+void hostUnwatch(int fd);
+
+double hostMonotonicMilliseconds(void);
+
+/* Timers, serviced by the loop (timer.c). */
+double hostTimersNextDeadline(void); /* < 0 when none is armed */
+int hostTimersPending(void);
+void hostTimersFire(void *the);
+
+/* An exception escaped a callback: report it and stop, as the device resets. */
+void hostReportException(void *the, const char *where);
+void hostRequestExit(int code);
+
+/* The supply is cut: stop now, with no cleanup, as the device would. */
+void hostPowerOff(void) __attribute__((noreturn));
+
+/* Module loading and jobs (loader.c, on XS internals). */
+void hostLoadModuleMap(const char *path);
+int hostHasModule(const char *specifier);
+void hostImportMain(void *the, const char *specifier);
+int hostRunPromiseJobs(void *the);
+void hostCheckUnhandledRejections(void *the);
+const char *hostXSVersion(void);
+
+/* From the command line; NULL or -1 when not given. */
+extern const char *gHostFlashPath;
+extern const char *gHostPartitionsPath;
+extern int gHostBridgeFd;
+
+#endif

@@ -1,0 +1,8 @@
+/*
+ * The device's status indicator: an LED pattern on hardware, a status message
+ * to the world in the simulator (which tests and `doorward sim` wait on).
+ */
+declare module "hardware/status" {
+	export type DeviceState = "booting" | "provisioning" | "connecting" | "online" | "offline" | "capturing" | "fault";
+	export function show(state: DeviceState, detail?: Record<string, string | number | boolean>): void;
+}

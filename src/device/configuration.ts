@@ -1,0 +1,89 @@
+/*
+ * The device configuration written once by the factory (or, in the
+ * simulator, by the world playing the factory): where the broker is, what the
+ * device is, how it records. Validated field by field on arrival and on every
+ * boot; a bad configuration is refused with the name of the field.
+ */
+import type { FlashRegion } from "store/flash-region";
+import { readRecord, writeRecord } from "store/record";
+import { utf8Decode, utf8Encode } from "util/bytes";
+
+export interface Configuration {
+	/** Username and password are for brokers without client certificates; never a default. */
+	readonly broker: { readonly address: string; readonly port: number; readonly username?: string; readonly password?: string };
+	readonly model: string;
+	readonly hardwareRevision: string;
+	readonly burst: { readonly frames: number; readonly timeoutMs: number; readonly width: number; readonly height: number };
+	readonly keepAliveSeconds: number;
+}
+
+export const configurationSector = 0;
+
+const defaults = Object.freeze({
+	burst: Object.freeze({ frames: 4, timeoutMs: 5000, width: 320, height: 240 }),
+	keepAliveSeconds: 30,
+	hardwareRevision: "unknown",
+});
+
+function field<T>(value: unknown, name: string, check: (value: unknown) => boolean, fallback?: T): T {
+	if (value === undefined) {
+		if (fallback === undefined)
+			throw new RangeError(`configuration: ${name} is required`);
+		return fallback;
+	}
+	if (!check(value))
+		throw new RangeError(`configuration: ${name} is invalid`);
+	return value as T;
+}
+
+const isInteger = (low: number, high: number) => (value: unknown) => Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
+const isText = (limit: number) => (value: unknown) => (typeof value === "string") && (value.length > 0) && (value.length <= limit) && !/[\u0000-\u001f]/.test(value);
+
+function optionalCredentials(broker: Record<string, unknown>): { username?: string; password?: string } {
+	if ((broker.username === undefined) && (broker.password === undefined))
+		return {};
+	return {
+		username: field<string>(broker.username, "broker.username", isText(128)),
+		password: field<string>(broker.password, "broker.password", isText(256)),
+	};
+}
+
+/** Parses and validates a configuration message; throws RangeError naming the bad field. */
+export function parseConfiguration(bytes: Uint8Array): Configuration {
+	let json: Record<string, unknown>;
+	try {
+		json = JSON.parse(utf8Decode(bytes));
+	}
+	catch {
+		throw new RangeError("configuration: not UTF-8 JSON");
+	}
+	if ((typeof json !== "object") || (json === null) || Array.isArray(json))
+		throw new RangeError("configuration: not a JSON object");
+	const broker = field<Record<string, unknown>>(json.broker, "broker", (value) => (typeof value === "object") && (value !== null));
+	const burst = field<Record<string, unknown>>(json.burst, "burst", (value) => (typeof value === "object") && (value !== null), {});
+	return Object.freeze({
+		broker: Object.freeze({
+			address: field<string>(broker.address, "broker.address", isText(253)),
+			port: field<number>(broker.port, "broker.port", isInteger(1, 65535)),
+			...optionalCredentials(broker),
+		}),
+		model: field<string>(json.model, "model", isText(64)),
+		hardwareRevision: field<string>(json.hardwareRevision, "hardwareRevision", isText(32), defaults.hardwareRevision),
+		burst: Object.freeze({
+			frames: field<number>(burst.frames, "burst.frames", isInteger(1, 30), defaults.burst.frames),
+			timeoutMs: field<number>(burst.timeoutMs, "burst.timeoutMs", isInteger(100, 60000), defaults.burst.timeoutMs),
+			width: field<number>(burst.width, "burst.width", isInteger(16, 2592), defaults.burst.width),
+			height: field<number>(burst.height, "burst.height", isInteger(16, 1944), defaults.burst.height),
+		}),
+		keepAliveSeconds: field<number>(json.keepAliveSeconds, "keepAliveSeconds", isInteger(5, 3600), defaults.keepAliveSeconds),
+	});
+}
+
+export function loadConfiguration(flash: FlashRegion): Configuration | undefined {
+	const stored = readRecord(flash, configurationSector);
+	return stored ? parseConfiguration(stored) : undefined;
+}
+
+export function storeConfiguration(flash: FlashRegion, configuration: Configuration): void {
+	writeRecord(flash, configurationSector, utf8Encode(JSON.stringify(configuration)));
+}

@@ -1,0 +1,297 @@
+/*
+ * The firmware's MQTT 3.1.1 client: one connection at a time over the
+ * platform's ECMA-419 TCP socket, QoS 0 and 1, keepalive, and reconnection
+ * with capped exponential backoff and jitter from the hardware RNG.
+ *
+ * Sending is paced by the socket's writable count: packets are queued as
+ * views and written as space frees up, so a large payload is never copied.
+ */
+import TCP from "embedded:io/socket/tcp";
+import Timer from "timer";
+import { ticks } from "hardware/clock";
+import { below } from "hardware/random";
+import {
+	PacketType, PacketDecoder, MalformedPacket, encodeConnect, encodePublishHeader, encodePuback, encodeSubscribe,
+	pingreq, disconnect, decodeConnack, decodePacketId, decodePublish,
+} from "./packet";
+import type { IncomingPublish, RawPacket } from "./packet";
+import { utf8Encode } from "util/bytes";
+
+export interface ClientOptions {
+	address: string;
+	port: number;
+	clientId: string;
+	keepAliveSeconds: number;
+	cleanSession?: boolean;
+	username?: string;
+	password?: string;
+	/** Incoming packets larger than this close the connection (the device subscribes to small control messages only). */
+	maxIncomingPacket?: number;
+	backoff?: { initialMs: number; maxMs: number };
+	onConnect?: (sessionPresent: boolean) => void;
+	onDisconnect?: (reason: string) => void;
+	onPuback?: (packetId: number) => void;
+	onMessage?: (message: IncomingPublish) => void;
+}
+
+type State = "idle" | "connecting" | "awaiting-connack" | "connected" | "waiting" | "stopped";
+
+const connackTimeoutMs = 10000;
+
+export default class MqttClient {
+	#options: ClientOptions;
+	#state: State = "idle";
+	#socket: TCP | undefined;
+	#decoder: PacketDecoder;
+	#out: Uint8Array[] = [];
+	#writable = 0;
+	#nextPacketId = 1;
+	#attempts = 0;
+	#lastSent = 0;
+	#lastReceived = 0;
+	#timer: ReturnType<typeof Timer.set> | undefined;
+
+	constructor(options: ClientOptions) {
+		if ((typeof options.address !== "string") || !Number.isInteger(options.port) || (options.port < 1) || (options.port > 65535))
+			throw new RangeError("mqtt: address and port are required");
+		this.#options = options;
+		this.#decoder = new PacketDecoder(options.maxIncomingPacket ?? 16384);
+	}
+
+	get connected(): boolean {
+		return this.#state === "connected";
+	}
+
+	start(): void {
+		if ((this.#state !== "idle") && (this.#state !== "stopped"))
+			return;
+		this.#open();
+	}
+
+	stop(): void {
+		if (this.#state === "connected")
+			this.#send(disconnect);
+		this.#close();
+		this.#state = "stopped";
+	}
+
+	/** Queues a PUBLISH; returns its packet identifier (0 for QoS 0). Only while connected. */
+	publish(topic: string, payload: Uint8Array, qos: 0 | 1, dup = false, packetId?: number): number {
+		if (this.#state !== "connected")
+			throw new Error("mqtt: not connected");
+		const id = qos ? (packetId ?? this.#allocatePacketId()) : 0;
+		this.#send(encodePublishHeader(topic, payload.length, qos, id, dup));
+		this.#send(payload);
+		return id;
+	}
+
+	subscribe(filters: readonly { filter: string; qos: 0 | 1 }[]): number {
+		if (this.#state !== "connected")
+			throw new Error("mqtt: not connected");
+		const id = this.#allocatePacketId();
+		this.#send(encodeSubscribe(id, filters));
+		return id;
+	}
+
+	#allocatePacketId(): number {
+		const id = this.#nextPacketId;
+		this.#nextPacketId = (id === 65535) ? 1 : id + 1;
+		return id;
+	}
+
+	#open(): void {
+		this.#state = "connecting";
+		this.#writable = 0;
+		this.#out.length = 0;
+		this.#decoder = new PacketDecoder(this.#options.maxIncomingPacket ?? 16384);
+		const client = this;
+		try {
+			this.#socket = new TCP({
+				address: this.#options.address,
+				port: this.#options.port,
+				nodelay: true,
+				onWritable(bytes: number) {
+					client.#onWritable(bytes);
+				},
+				onReadable(bytes: number) {
+					client.#onReadable(bytes);
+				},
+				onError(message?: string) {
+					client.#drop(message ? `socket error: ${message}` : "socket error");
+				},
+			});
+		}
+		catch (error) {
+			this.#socket = undefined;
+			this.#drop(`cannot connect: ${(error as Error).message}`);
+			return;
+		}
+		this.#arm(connackTimeoutMs, () => this.#drop("no CONNACK in time"));
+	}
+
+	#onWritable(bytes: number): void {
+		this.#writable = bytes;
+		if (this.#state === "connecting") {
+			this.#state = "awaiting-connack";
+			this.#send(encodeConnect({
+				clientId: this.#options.clientId,
+				keepAliveSeconds: this.#options.keepAliveSeconds,
+				cleanSession: this.#options.cleanSession ?? true,
+				...((this.#options.username !== undefined) ? { username: this.#options.username } : {}),
+				...((this.#options.password !== undefined) ? { password: utf8Encode(this.#options.password) } : {}),
+			}));
+			return;
+		}
+		this.#pump();
+	}
+
+	#onReadable(bytes: number): void {
+		const socket = this.#socket;
+		if (!socket)
+			return;
+		const data = socket.read(bytes) as ArrayBuffer;
+		this.#lastReceived = ticks();
+		let packets: RawPacket[];
+		try {
+			packets = this.#decoder.push(new Uint8Array(data));
+		}
+		catch (error) {
+			this.#drop((error as Error).message);
+			return;
+		}
+		for (const packet of packets) {
+			try {
+				this.#receive(packet);
+			}
+			catch (error) {
+				this.#drop(error instanceof MalformedPacket ? error.message : `protocol error: ${(error as Error).message}`);
+				return;
+			}
+			if (!this.#socket)
+				return;
+		}
+	}
+
+	#receive(packet: RawPacket): void {
+		switch (packet.type) {
+		case PacketType.Connack: {
+			if (this.#state !== "awaiting-connack")
+				throw new MalformedPacket("unexpected CONNACK");
+			const connack = decodeConnack(packet);
+			if (connack.returnCode !== 0) {
+				this.#drop(`connection refused, return code ${connack.returnCode}`);
+				return;
+			}
+			this.#state = "connected";
+			this.#attempts = 0;
+			this.#startKeepAlive();
+			this.#options.onConnect?.(connack.sessionPresent);
+			return;
+		}
+		case PacketType.Puback:
+			this.#options.onPuback?.(decodePacketId(packet, 0, "PUBACK"));
+			return;
+		case PacketType.Suback:
+		case PacketType.Unsuback:
+		case PacketType.Pingresp:
+			return;
+		case PacketType.Publish: {
+			const message = decodePublish(packet);
+			if (message.qos === 2)
+				throw new MalformedPacket("QoS 2 PUBLISH, never subscribed for");
+			if (message.qos === 1)
+				this.#send(encodePuback(message.packetId));
+			this.#options.onMessage?.(message);
+			return;
+		}
+		default:
+			throw new MalformedPacket(`unexpected packet type ${packet.type} from the broker`);
+		}
+	}
+
+	#send(bytes: Uint8Array): void {
+		if (bytes.length)
+			this.#out.push(bytes);
+		this.#pump();
+	}
+
+	#pump(): void {
+		const socket = this.#socket;
+		while (socket && this.#out.length && (this.#writable > 0)) {
+			const first = this.#out[0];
+			const part = (first.length <= this.#writable) ? first : first.subarray(0, this.#writable);
+			socket.write(part);
+			this.#writable -= part.length;
+			if (part === first)
+				this.#out.shift();
+			else
+				this.#out[0] = first.subarray(part.length);
+			this.#lastSent = ticks();
+		}
+	}
+
+	#startKeepAlive(): void {
+		const keepAliveMs = this.#options.keepAliveSeconds * 1000;
+		this.#lastSent = this.#lastReceived = ticks();
+		if (!keepAliveMs) {
+			this.#disarm();
+			return;
+		}
+		const check = Math.max(250, Math.min(keepAliveMs / 4, 5000));
+		this.#arm(check, () => {
+			const now = ticks();
+			// §3.1.2.10: the server may close after 1.5 keepalives of silence; so do we.
+			if (now - this.#lastReceived > keepAliveMs * 1.5) {
+				this.#drop("keepalive timeout: the broker went silent");
+				return;
+			}
+			if (now - this.#lastSent >= keepAliveMs * 0.75)
+				this.#send(pingreq);
+		}, check);
+	}
+
+	#drop(reason: string): void {
+		if ((this.#state === "stopped") || (this.#state === "waiting"))
+			return;
+		this.#close();
+		this.#state = "waiting";
+		this.#options.onDisconnect?.(reason);
+		if (this.#state !== "waiting")
+			return; // onDisconnect stopped or restarted the client
+		const backoff = this.#options.backoff ?? { initialMs: 500, maxMs: 60000 };
+		const ceiling = Math.min(backoff.maxMs, backoff.initialMs * (2 ** Math.min(this.#attempts, 20)));
+		this.#attempts++;
+		// "Equal jitter": at least half the ceiling, so a fleet does not reconnect in step.
+		const half = Math.floor(ceiling / 2);
+		this.#arm(half + below(half + 1), () => this.#open());
+	}
+
+	#close(): void {
+		this.#disarm();
+		if (this.#socket) {
+			const socket = this.#socket;
+			this.#socket = undefined;
+			socket.close();
+		}
+		this.#out.length = 0;
+		this.#writable = 0;
+	}
+
+	#arm(delay: number, callback: () => void, repeat = 0): void {
+		this.#disarm();
+		this.#timer = Timer.set(() => {
+			if (!repeat)
+				this.#timer = undefined;
+			callback();
+		}, delay, repeat);
+	}
+
+	#disarm(): void {
+		if (this.#timer) {
+			Timer.clear(this.#timer);
+			this.#timer = undefined;
+		}
+	}
+}
+
+Object.freeze(MqttClient.prototype);

@@ -1,0 +1,81 @@
+/*
+ * A clip: what the camera saw for one event, as one byte string. This is the
+ * plaintext that the encryption stage seals; nothing in it may leave the
+ * device unsealed once that stage is in place.
+ *
+ *   "DWC1" | record* 
+ *   record = u8 type | u32 length (big-endian) | length bytes
+ *   type 1 = metadata, UTF-8 JSON (exactly one, first)
+ *   type 2 = one JPEG frame, in capture order
+ */
+import { concat, utf8Decode, utf8Encode } from "util/bytes";
+
+export const clipMagic = Uint8Array.of(0x44, 0x57, 0x43, 0x31); // "DWC1"
+
+export const RecordType = Object.freeze({ Metadata: 1, Frame: 2 } as const);
+
+export interface ClipMetadata {
+	readonly width: number;
+	readonly height: number;
+	readonly format: "jpeg";
+	readonly frameCount: number;
+	/** Wall-clock ms of the first frame's capture request. */
+	readonly startedAt: number;
+	/** Why fewer frames than asked for, if so. */
+	readonly cameraError?: string;
+}
+
+export interface Clip {
+	readonly metadata: ClipMetadata;
+	readonly frames: readonly Uint8Array[];
+}
+
+function record(type: number, body: Uint8Array): Uint8Array[] {
+	const header = new Uint8Array(5);
+	header[0] = type;
+	new DataView(header.buffer).setUint32(1, body.length);
+	return [header, body];
+}
+
+export function encodeClip(clip: Clip): Uint8Array {
+	if (clip.metadata.frameCount !== clip.frames.length)
+		throw new RangeError("clip: frameCount does not match the frames");
+	const parts = [clipMagic, ...record(RecordType.Metadata, utf8Encode(JSON.stringify(clip.metadata)))];
+	for (const frame of clip.frames)
+		parts.push(...record(RecordType.Frame, frame));
+	return concat(parts);
+}
+
+/** Parses a clip; throws RangeError on anything malformed. The frames are views into `bytes`. */
+export function decodeClip(bytes: Uint8Array): Clip {
+	if ((bytes.length < 4) || bytes[0] !== clipMagic[0] || bytes[1] !== clipMagic[1] || bytes[2] !== clipMagic[2] || bytes[3] !== clipMagic[3])
+		throw new RangeError("clip: not a DWC1 clip");
+	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+	let metadata: ClipMetadata | undefined;
+	const frames: Uint8Array[] = [];
+	for (let offset = 4; offset < bytes.length;) {
+		if (offset + 5 > bytes.length)
+			throw new RangeError("clip: truncated record header");
+		const type = bytes[offset];
+		const length = view.getUint32(offset + 1);
+		if (offset + 5 + length > bytes.length)
+			throw new RangeError("clip: truncated record");
+		const body = bytes.subarray(offset + 5, offset + 5 + length);
+		if (type === RecordType.Metadata) {
+			if (metadata || frames.length)
+				throw new RangeError("clip: metadata must come once, first");
+			metadata = JSON.parse(utf8Decode(body));
+		}
+		else if (type === RecordType.Frame) {
+			if (!metadata)
+				throw new RangeError("clip: frame before metadata");
+			frames.push(body);
+		}
+		else
+			throw new RangeError(`clip: unknown record type ${type}`);
+		offset += 5 + length;
+	}
+	if (!metadata || (metadata.frameCount !== frames.length))
+		throw new RangeError("clip: metadata missing or frame count wrong");
+	return { metadata, frames };
+}

@@ -1,0 +1,99 @@
+/*
+ * The doorbell's pipeline, one stage per step of an event's life:
+ *
+ *   triggers -> capture -> clip -> seal -> outbox -> publisher -> MQTT
+ *
+ * Triggers are handled one at a time, in order; a ring that arrives while a
+ * motion burst is recording waits for it rather than being lost. Face
+ * detection joins between capture and clip; encryption is the Sealer.
+ */
+import type Capture from "./capture";
+import type Publisher from "./publisher";
+import type { Sealer } from "./envelope";
+import type { Identity } from "device/identity";
+import type { Configuration } from "device/configuration";
+import type { Outbox, EventKind } from "store/outbox";
+import type Counter from "store/counter";
+import { encodeClip } from "./clip";
+import { eventTopic } from "device/identity";
+import { bytes } from "hardware/random";
+import { now } from "hardware/clock";
+import { show } from "hardware/status";
+import { toHex } from "util/bytes";
+import { log } from "device/log";
+
+export interface DoorbellParts {
+	identity: Identity;
+	configuration: Configuration;
+	capture: Capture;
+	sealer: Sealer;
+	sequence: Counter;
+	outbox: Outbox;
+	publisher: Publisher;
+}
+
+/** Triggers waiting behind the one being recorded. */
+const maxWaiting = 4;
+
+export default class Doorbell {
+	#parts: DoorbellParts;
+	#waiting: EventKind[] = [];
+	#running = false;
+
+	constructor(parts: DoorbellParts) {
+		this.#parts = parts;
+	}
+
+	trigger(kind: EventKind): void {
+		if (this.#waiting.length === maxWaiting) {
+			const motion = this.#waiting.indexOf("motion");
+			if ((motion < 0) && (kind !== "ring")) {
+				log.warn(`trigger ${kind} dropped: ${maxWaiting} triggers already waiting`);
+				return;
+			}
+			this.#waiting.splice(motion < 0 ? 0 : motion, 1);
+		}
+		this.#waiting.push(kind);
+		if (!this.#running)
+			this.#run();
+	}
+
+	async #run(): Promise<void> {
+		this.#running = true;
+		while (this.#waiting.length) {
+			const kind = this.#waiting.shift()!;
+			try {
+				await this.#record(kind);
+			}
+			catch (error) {
+				log.error(`${kind} event failed: ${(error as Error).message}`);
+			}
+		}
+		this.#running = false;
+	}
+
+	async #record(kind: EventKind): Promise<void> {
+		const { identity, configuration, capture, sealer, sequence, outbox, publisher } = this.#parts;
+		show("capturing", { kind });
+		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
+		if (burst.metadata.cameraError)
+			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
+		const clip = encodeClip(burst);
+		const header = {
+			deviceId: identity.deviceId,
+			eventId: toHex(bytes(16)),
+			seq: sequence.increment(),
+			time: now(),
+			kind,
+		};
+		const payload = sealer.seal(header, clip);
+		const dropped = outbox.put({ eventId: header.eventId, kind, topic: eventTopic(identity), payload });
+		if (dropped)
+			log.warn(`outbox full: dropped ${dropped.kind} event ${dropped.eventId}`);
+		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${burst.frames.length} frames, ${payload.length} bytes queued`);
+		show(publisher.connected ? "online" : "offline");
+		publisher.kick();
+	}
+}
+
+Object.freeze(Doorbell.prototype);

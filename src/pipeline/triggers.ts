@@ -1,0 +1,54 @@
+/*
+ * What starts an event: a press of the doorbell button (a ring) or the PIR
+ * sensor (motion). A ring is always taken; motion is rate-limited, so a tree
+ * in the wind cannot flood the owner's phone or the outbound queue.
+ */
+import Button from "hardware/button";
+import Motion from "hardware/motion";
+import { ticks } from "hardware/clock";
+import type { EventKind } from "store/outbox";
+
+export interface TriggerOptions {
+	onTrigger: (kind: EventKind) => void;
+	/** A second press within this window is the same ring. */
+	ringDebounceMs?: number;
+	/** Motion starts within this window of the last motion event are ignored. */
+	motionCooldownMs?: number;
+}
+
+export default class Triggers {
+	#button: Button;
+	#motion: Motion;
+
+	constructor(options: TriggerOptions) {
+		const ringDebounceMs = options.ringDebounceMs ?? 1000;
+		const motionCooldownMs = options.motionCooldownMs ?? 10000;
+		let lastRing = -Infinity;
+		let lastMotion = -Infinity;
+		this.#button = new Button({
+			onPress: () => {
+				const at = ticks();
+				if (at - lastRing < ringDebounceMs)
+					return;
+				lastRing = at;
+				options.onTrigger("ring");
+			},
+		});
+		this.#motion = new Motion({
+			onMotion: () => {
+				const at = ticks();
+				if (at - lastMotion < motionCooldownMs)
+					return;
+				lastMotion = at;
+				options.onTrigger("motion");
+			},
+		});
+	}
+
+	close(): void {
+		this.#button.close();
+		this.#motion.close();
+	}
+}
+
+Object.freeze(Triggers.prototype);

@@ -1,0 +1,29 @@
+/*
+ * What the stores need from flash: Moddable's `flash` API, so the device's
+ * partition, the simulator's file-backed one and a test's in-memory one all fit.
+ * Writes can only clear bits; erasing a 4 KiB sector sets it to 0xFF.
+ */
+export interface FlashRegion {
+	readonly byteLength: number;
+	readonly blockSize: number;
+	read(offset: number, byteLength: number): ArrayBuffer;
+	write(offset: number, byteLength: number, buffer: ArrayBuffer | Uint8Array): void;
+	erase(sector: number): void;
+}
+
+/** Moddable's `flash` object as the stores see it: reads as ArrayBuffers, never mapped HostBuffers. */
+export function flashRegion(flash: {
+	readonly byteLength: number;
+	readonly blockSize: number;
+	read(offset: number, byteLength: number): unknown;
+	write(offset: number, byteLength: number, buffer: ArrayBuffer | Uint8Array): void;
+	erase(sector: number): void;
+}): FlashRegion {
+	return Object.freeze({
+		byteLength: flash.byteLength,
+		blockSize: flash.blockSize,
+		read: (offset: number, byteLength: number) => flash.read(offset, byteLength) as ArrayBuffer,
+		write: (offset: number, byteLength: number, buffer: ArrayBuffer | Uint8Array) => flash.write(offset, byteLength, buffer),
+		erase: (sector: number) => flash.erase(sector),
+	});
+}

@@ -1,0 +1,89 @@
+/*
+ * The embedded broker for `doorward sim`: aedes, in this process, on a free
+ * loopback port. It is not open: each run makes random credentials for the
+ * device and the phone, the device may only publish and the phone may only
+ * subscribe, and both only under the event topic tree.
+ */
+import { createServer } from "node:net";
+import type { AddressInfo, Server, Socket } from "node:net";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { Aedes } from "aedes";
+
+export interface Credentials {
+	readonly username: string;
+	readonly password: string;
+}
+
+export interface EmbeddedBroker {
+	readonly port: number;
+	readonly url: string;
+	readonly device: Credentials;
+	readonly phone: Credentials;
+	/** Drops every client connection, as a broker restart would; the listener stays. */
+	dropClients(): void;
+	close(): Promise<void>;
+}
+
+function credentials(role: string): Credentials {
+	return { username: `${role}-${randomBytes(4).toString("hex")}`, password: randomBytes(24).toString("base64url") };
+}
+
+function matches(expected: Credentials, username: string | undefined, password: Buffer | undefined): boolean {
+	if ((username !== expected.username) || !password)
+		return false;
+	const wanted = Buffer.from(expected.password);
+	return (password.length === wanted.length) && timingSafeEqual(password, wanted);
+}
+
+const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
+
+export async function startEmbeddedBroker(): Promise<EmbeddedBroker> {
+	const device = credentials("device");
+	const phone = credentials("phone");
+	const roles = new WeakMap<object, "device" | "phone">();
+	const aedes = await Aedes.createBroker({
+		authenticate(client, username, password, done) {
+			const role = matches(device, username, password) ? "device" : matches(phone, username, password) ? "phone" : undefined;
+			if (!role) {
+				const error = Object.assign(new Error("bad user name or password"), { returnCode: 4 });
+				done(error as never, false);
+				return;
+			}
+			roles.set(client, role);
+			done(null, true);
+		},
+		authorizePublish(client, packet, done) {
+			done((client && (roles.get(client) === "device") && eventTopic.test(packet.topic)) ? null : new Error("publish not allowed"));
+		},
+		authorizeSubscribe(client, subscription, done) {
+			done((roles.get(client) === "phone") && (subscription.topic === "dw/+/ev") ? null : new Error("subscribe not allowed"), subscription);
+		},
+	});
+	const sockets = new Set<Socket>();
+	const server: Server = createServer((socket) => {
+		sockets.add(socket);
+		socket.on("close", () => sockets.delete(socket));
+		aedes.handle(socket);
+	});
+	await new Promise<void>((resolve, reject) => {
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => resolve());
+	});
+	const port = (server.address() as AddressInfo).port;
+	return {
+		port,
+		url: `mqtt://127.0.0.1:${port}`,
+		device,
+		phone,
+		dropClients() {
+			for (const socket of sockets)
+				socket.destroy();
+		},
+		async close() {
+			for (const socket of sockets)
+				socket.destroy();
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+			await new Promise<void>((resolve) => aedes.close(() => resolve()));
+		},
+	};
+}

@@ -1,0 +1,197 @@
+/*
+ * The world around a simulated doorbell: it powers the device (the simulator
+ * host running the firmware), plays the factory station when the device asks
+ * to be provisioned, streams the scene into the camera while the firmware has
+ * it on, and presses the button or trips the PIR as the scene's timeline says.
+ *
+ * The bridge is the host's descriptor 3 (see hardware/sim/bridge/bridge.c):
+ * u32 big-endian length, u8 type, payload.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import type { Duplex } from "node:stream";
+import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
+import type { Scene } from "./scene.js";
+import type { SimulatorBuild } from "../build/firmware.js";
+
+export interface DeviceStatus {
+	readonly state: string;
+	readonly [key: string]: unknown;
+}
+
+export interface DeviceOptions {
+	build: SimulatorBuild;
+	flashPath: string;
+	/** The configuration message the factory station sends when asked. */
+	configuration: Record<string, unknown>;
+	/** Lines the firmware writes (its log), without the newline. */
+	onLog?: (line: string) => void;
+}
+
+/** A simulated device: its process, its bridge and its peripherals. */
+export class SimulatedDevice extends EventEmitter {
+	#process: ChildProcess;
+	#bridge: Duplex;
+	#input = Buffer.alloc(0);
+	#options: DeviceOptions;
+	#scene: Scene | undefined;
+	#camera: { timer: NodeJS.Timeout; next: number } | undefined;
+	#exited: Promise<number | null>;
+	framesSent = 0;
+
+	constructor(options: DeviceOptions) {
+		super();
+		this.#options = options;
+		const { build } = options;
+		const command = [
+			build.host, "--modules", build.moduleMap, "--main", "main", "--bridge", "3",
+			"--flash", options.flashPath, "--partitions", build.partitions,
+		];
+		// For debugging the host: DOORWARD_HOST_WRAPPER="valgrind -q" (or "gdb -batch -ex run -ex bt --args").
+		const wrapper = process.env.DOORWARD_HOST_WRAPPER?.split(" ").filter(Boolean) ?? [];
+		command.unshift(...wrapper);
+		this.#process = spawn(command[0], command.slice(1), { stdio: ["ignore", "inherit", "pipe", "pipe"] });
+		this.#bridge = this.#process.stdio[3] as Duplex;
+		this.#bridge.on("data", (chunk: Buffer) => this.#receive(chunk));
+		this.#bridge.on("error", () => {}); // the device powering off closes it; exit reports that
+		let pending = "";
+		this.#process.stderr!.setEncoding("utf8");
+		this.#process.stderr!.on("data", (text: string) => {
+			pending += text;
+			let newline: number;
+			while ((newline = pending.indexOf("\n")) >= 0) {
+				options.onLog?.(pending.slice(0, newline));
+				pending = pending.slice(newline + 1);
+			}
+		});
+		this.#exited = new Promise((resolve) => {
+			this.#process.on("exit", (code, signal) => {
+				this.#stopCamera();
+				if (pending)
+					options.onLog?.(pending);
+				resolve(code ?? (signal ? 128 : null));
+				this.emit("exit", code, signal);
+			});
+		});
+	}
+
+	get exited(): Promise<number | null> {
+		return this.#exited;
+	}
+
+	/** The scene the camera sees from now on. */
+	setScene(scene: Scene): void {
+		this.#scene = scene;
+	}
+
+	press(): void {
+		this.#send(ToDevice.Button, Buffer.of(1));
+		this.#send(ToDevice.Button, Buffer.of(0));
+	}
+
+	motion(): void {
+		this.#send(ToDevice.Motion, Buffer.of(1));
+	}
+
+	/** Cuts the power: the host exits at once, as the device would lose its RAM. */
+	async powerOff(): Promise<number | null> {
+		this.#stopCamera();
+		this.#bridge.end();
+		this.#bridge.destroy();
+		const timeout = setTimeout(() => this.#process.kill("SIGKILL"), 2000);
+		const code = await this.#exited;
+		clearTimeout(timeout);
+		return code;
+	}
+
+	#send(type: number, payload: Buffer): void {
+		if (this.#bridge.destroyed || !this.#bridge.writable)
+			return;
+		const header = Buffer.alloc(5);
+		header.writeUInt32BE(payload.length + 1, 0);
+		header[4] = type;
+		this.#bridge.write(Buffer.concat([header, payload]));
+	}
+
+	#receive(chunk: Buffer): void {
+		this.#input = Buffer.concat([this.#input, chunk]);
+		while (this.#input.length >= 5) {
+			const length = this.#input.readUInt32BE(0);
+			if (this.#input.length < 4 + length)
+				break;
+			const type = this.#input[4];
+			const payload = this.#input.subarray(5, 4 + length);
+			this.#input = this.#input.subarray(4 + length);
+			this.#handle(type, payload);
+		}
+	}
+
+	#handle(type: number, payload: Buffer): void {
+		switch (type) {
+		case ToWorld.ProvisionRequest:
+			this.#send(ToDevice.Provision, Buffer.from(JSON.stringify(this.#options.configuration)));
+			break;
+		case ToWorld.Camera:
+			if (payload[0])
+				this.#startCamera();
+			else
+				this.#stopCamera();
+			break;
+		case ToWorld.Status: {
+			let status: DeviceStatus;
+			try {
+				status = JSON.parse(payload.toString("utf8"));
+			}
+			catch {
+				this.emit("warning", "device sent a status that is not JSON");
+				return;
+			}
+			this.emit("status", status);
+			break;
+		}
+		default:
+			this.emit("warning", `device sent unknown bridge message type ${type}`);
+		}
+	}
+
+	#startCamera(): void {
+		const scene = this.#scene;
+		if (!scene || this.#camera)
+			return;
+		const frame = () => {
+			const camera = this.#camera!;
+			const picture = scene.frames[camera.next % scene.frames.length];
+			camera.next++;
+			const header = Buffer.alloc(4);
+			header.writeUInt16BE(picture.width, 0);
+			header.writeUInt16BE(picture.height, 2);
+			this.#send(ToDevice.Frame, Buffer.concat([header, picture.bytes]));
+			this.framesSent++;
+		};
+		this.#camera = { timer: setInterval(frame, 1000 / scene.fps), next: 0 };
+	}
+
+	#stopCamera(): void {
+		if (this.#camera) {
+			clearInterval(this.#camera.timer);
+			this.#camera = undefined;
+		}
+	}
+}
+
+/** Plays a scene's timeline on a device, repeating every period, until stopped. */
+export function playTimeline(device: SimulatedDevice, scene: Scene): () => void {
+	const timers: NodeJS.Timeout[] = [];
+	const round = () => {
+		for (const { at, event } of scene.timeline)
+			timers.push(setTimeout(() => (event === "ring") ? device.press() : device.motion(), at));
+	};
+	round();
+	const repeat = setInterval(round, scene.period);
+	return () => {
+		clearInterval(repeat);
+		for (const timer of timers)
+			clearTimeout(timer);
+	};
+}
