@@ -37,7 +37,8 @@ function field<T>(value: unknown, name: string, check: (value: unknown) => boole
 }
 
 const isInteger = (low: number, high: number) => (value: unknown) => Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
-const isText = (limit: number) => (value: unknown) => (typeof value === "string") && (value.length > 0) && (value.length <= limit) && !/[\u0000-\u001f]/.test(value);
+const hasControlCharacter = (text: string) => [...text].some((character) => character.charCodeAt(0) < 0x20);
+const isText = (limit: number) => (value: unknown) => (typeof value === "string") && (value.length > 0) && (value.length <= limit) && !hasControlCharacter(value);
 
 function optionalCredentials(broker: Record<string, unknown>): { username?: string; password?: string } {
 	if ((broker.username === undefined) && (broker.password === undefined))

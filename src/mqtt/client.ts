@@ -104,21 +104,14 @@ export default class MqttClient {
 		this.#writable = 0;
 		this.#out.length = 0;
 		this.#decoder = new PacketDecoder(this.#options.maxIncomingPacket ?? 16384);
-		const client = this;
 		try {
 			this.#socket = new TCP({
 				address: this.#options.address,
 				port: this.#options.port,
 				nodelay: true,
-				onWritable(bytes: number) {
-					client.#onWritable(bytes);
-				},
-				onReadable(bytes: number) {
-					client.#onReadable(bytes);
-				},
-				onError(message?: string) {
-					client.#drop(message ? `socket error: ${message}` : "socket error");
-				},
+				onWritable: (bytes: number) => this.#onWritable(bytes),
+				onReadable: (bytes: number) => this.#onReadable(bytes),
+				onError: (message?: string) => this.#drop(message ? `socket error: ${message}` : "socket error"),
 			});
 		}
 		catch (error) {

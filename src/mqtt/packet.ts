@@ -56,7 +56,7 @@ function packet(first: number, body: Uint8Array): Uint8Array {
 }
 
 function checkTopicName(topic: string): void {
-	if (!topic.length || /[+#\u0000]/.test(topic))
+	if (!topic.length || topic.includes("+") || topic.includes("#") || topic.includes("\u0000"))
 		throw new RangeError(`mqtt: invalid topic name ${JSON.stringify(topic)}`);
 }
 

@@ -1,1 +1,42 @@
-console.log("postinstall placeholder")
+// `npm install` ends here: check the system packages the build and tests
+// need, compile the tools, then build the firmware and the simulator host.
+// Plain JavaScript, because it runs before anything is compiled.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+// What each Debian package provides that we look for, and why we need it.
+const requirements = [
+	{ package: "gcc (or another C compiler as cc)", found: () => onPath("cc"), why: "compiles the XS simulator host" },
+	{ package: "make", found: () => onPath("make"), why: "builds the XS simulator host" },
+	{ package: "libmbedtls-dev", found: () => existsSync("/usr/include/mbedtls/version.h") || existsSync("/usr/include/mbedtls/build_info.h"), why: "the native crypto binding (AES-GCM, SHA-2, HKDF) in the host" },
+	{ package: "libsodium-dev", found: () => existsSync("/usr/include/sodium.h"), why: "X25519 and Ed25519 in the native crypto binding" },
+	{ package: "mosquitto", found: () => onPath("mosquitto") || existsSync("/usr/sbin/mosquitto"), why: "the broker the integration tests run against" },
+];
+
+function onPath(command) {
+	return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+const missing = requirements.filter((requirement) => !requirement.found());
+if (missing.length) {
+	console.error("doorward: missing system packages:");
+	for (const requirement of missing)
+		console.error(`  ${requirement.package}: ${requirement.why}`);
+	console.error(`install them, for example: sudo apt-get install ${missing.map((r) => r.package.split(" ")[0]).join(" ")}`);
+	process.exit(1);
+}
+
+function step(what, command, args) {
+	const result = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+	if (result.status !== 0) {
+		console.error(`doorward: ${what} failed`);
+		process.exit(result.status || 1);
+	}
+}
+
+step("compiling the tools", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tools", "tsconfig.json")]);
+step("building the firmware and the simulator host", process.execPath, [join(root, "bin", "doorward.js"), "build"]);

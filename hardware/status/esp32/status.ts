@@ -9,7 +9,7 @@ import Digital from "embedded:io/digital";
 import Timer from "timer";
 import config from "mc/config";
 
-const blinkMs: Partial<Record<DeviceState, number>> = { connecting: 500, offline: 1000, fault: 100, provisioning: 250 };
+const blinkMs: Partial<Record<DeviceState, number>> = Object.freeze({ connecting: 500, offline: 1000, fault: 100, provisioning: 250 });
 
 let led: Digital | undefined;
 let blinker: ReturnType<typeof Timer.repeat> | undefined;
@@ -20,7 +20,7 @@ function set(on: boolean): void {
 	led!.write(on ? 0 : 1);
 }
 
-export function show(state: DeviceState): void {
+export function show(state: DeviceState, _detail?: Record<string, string | number | boolean>): void {
 	led ??= new Digital({ pin: config.statusLedPin, mode: Digital.Output });
 	if (blinker) {
 		Timer.clear(blinker);

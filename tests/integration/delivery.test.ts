@@ -1,0 +1,143 @@
+/*
+ * No event is lost: the simulated device keeps publishing through a dropped
+ * connection, and keeps its identity and sequence across a power cut.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simulatorBuild } from "../../tools/build/firmware.js";
+import { startEmbeddedBroker } from "../../tools/sim/broker.js";
+import type { EmbeddedBroker } from "../../tools/sim/broker.js";
+import { SimulatedPhone } from "../../tools/sim/phone.js";
+import type { ReceivedEvent } from "../../tools/sim/phone.js";
+import { loadScene } from "../../tools/sim/scene.js";
+import { defaultScene } from "../../tools/sim/run.js";
+import { SimulatedDevice } from "../../tools/sim/world.js";
+import type { DeviceStatus } from "../../tools/sim/world.js";
+
+const build = simulatorBuild();
+const scene = loadScene(defaultScene);
+
+function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000): Promise<T> {
+	return new Promise((resolve, reject) => {
+		const started = Date.now();
+		const poll = setInterval(() => {
+			const value = check();
+			if (value !== undefined) {
+				clearInterval(poll);
+				resolve(value);
+			}
+			else if (Date.now() - started > timeoutMs) {
+				clearInterval(poll);
+				reject(new Error(`timed out waiting for ${what}`));
+			}
+		}, 20);
+	});
+}
+
+interface Rig {
+	broker: EmbeddedBroker;
+	phone: SimulatedPhone;
+	received: ReceivedEvent[];
+	log: string[];
+	boot(flashPath: string): Promise<{ device: SimulatedDevice; statuses: DeviceStatus[] }>;
+	close(): Promise<void>;
+}
+
+async function rig(): Promise<Rig> {
+	const broker = await startEmbeddedBroker();
+	const received: ReceivedEvent[] = [];
+	const log: string[] = [];
+	const out = mkdtempSync(join(tmpdir(), "doorward-delivery-"));
+	const phone = await SimulatedPhone.connect({ url: broker.url, credentials: broker.phone, outDir: out, onEvent: (event) => received.push(event), onWarning: (line) => log.push(line) });
+	const devices: SimulatedDevice[] = [];
+	return {
+		broker, phone, received, log,
+		async boot(flashPath) {
+			const statuses: DeviceStatus[] = [];
+			const device = new SimulatedDevice({
+				build, flashPath,
+				configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-test", keepAliveSeconds: 5 },
+				onLog: (line) => log.push(line),
+			});
+			device.setScene(scene);
+			device.on("status", (status: DeviceStatus) => statuses.push(status));
+			devices.push(device);
+			await waitFor("the device to come online", () => statuses.find((status) => status.state === "online"));
+			return { device, statuses };
+		},
+		async close() {
+			for (const device of devices)
+				await device.powerOff();
+			await phone.close();
+			await broker.close();
+		},
+	};
+}
+
+test("events published across a dropped connection all arrive, once each", async () => {
+	const { broker, phone, received, log, boot, close } = await rig();
+	try {
+		const flash = join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin");
+		const { device, statuses } = await boot(flash);
+		const rings = 5;
+		for (let i = 0; i < rings; i++) {
+			device.press();
+			await new Promise((resolve) => setTimeout(resolve, 1100)); // past the ring debounce
+			if (i === 1)
+				broker.dropClients(); // the network drops under a burst in progress
+		}
+		await waitFor(`${rings} events at the phone`, () => (received.length >= rings) ? true : undefined, 60000);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const ids = received.map((event) => event.eventId);
+		assert.equal(new Set(ids).size, rings, `no duplicate among ${ids.join(", ")}`);
+		assert.equal(received.length, rings, "nothing extra reached the phone");
+		assert.deepEqual(received.map((event) => event.seq), [...Array(rings).keys()].map((i) => i + 1), "in order, none missing");
+		assert.ok(statuses.some((status) => status.state === "offline"), "the device saw the drop");
+		assert.ok(log.some((line) => /disconnected: socket error/.test(line)), log.join("\n"));
+		assert.equal(phone.rejected, 0);
+	}
+	finally {
+		await close();
+	}
+});
+
+test("after a power cut the device keeps its identity and its sequence", async () => {
+	const { received, log, boot, close } = await rig();
+	try {
+		const flash = join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin");
+		const first = await boot(flash);
+		first.device.press();
+		await waitFor("the first event", () => received[0]);
+		await first.device.powerOff();
+		const second = await boot(flash);
+		assert.ok(log.some((line) => /stored identity/.test(line)), "identity read back from flash");
+		assert.ok(!second.statuses.some((status) => status.state === "provisioning"), "configuration kept");
+		second.device.press();
+		await waitFor("the second event", () => received[1]);
+		assert.equal(received[1].deviceId, received[0].deviceId);
+		assert.equal(received[1].topic, received[0].topic);
+		assert.equal(received[1].seq, received[0].seq + 1);
+	}
+	finally {
+		await close();
+	}
+});
+
+test("two simulated devices never share an identity", async () => {
+	const { received, boot, close } = await rig();
+	try {
+		const a = await boot(join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin"));
+		const b = await boot(join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin"));
+		a.device.press();
+		b.device.press();
+		await waitFor("an event from each", () => (received.length >= 2) ? true : undefined);
+		assert.notEqual(received[0].deviceId, received[1].deviceId);
+		assert.notEqual(received[0].topic, received[1].topic);
+	}
+	finally {
+		await close();
+	}
+});

@@ -1,0 +1,102 @@
+/*
+ * `doorward sim` as a person runs it: events end to end with real bytes,
+ * and one-line errors for what a person can get wrong.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { projectRoot } from "../../tools/build/firmware.js";
+import { defaultScene } from "../../tools/sim/run.js";
+
+const cli = join(projectRoot, "bin", "doorward.js");
+
+function doorward(args: string[], cwd = projectRoot, timeout = 90000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+	return new Promise((resolve) => {
+		const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		child.stdout.on("data", (chunk) => (stdout += chunk));
+		child.stderr.on("data", (chunk) => (stderr += chunk));
+		const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+		child.on("close", (code) => {
+			clearTimeout(timer);
+			resolve({ code, stdout, stderr });
+		});
+	});
+}
+
+function assertOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp): void {
+	assert.notEqual(result.code, 0);
+	const lines = result.stderr.trim().split("\n").filter((line) => line.startsWith("doorward:"));
+	assert.equal(lines.length, 1, result.stderr);
+	assert.match(lines[0], pattern);
+	assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+}
+
+test("sim --events 2 --json: each event carries the scene's frames, byte for byte", async () => {
+	const out = mkdtempSync(join(tmpdir(), "doorward-sim-"));
+	const result = await doorward(["sim", "--events", "2", "--json", "--out", out]);
+	assert.equal(result.code, 0, result.stderr);
+	const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+	assert.equal(events.length, 2);
+	const sceneFrames = readdirSync(join(defaultScene, "frames")).sort().map((name) => readFileSync(join(defaultScene, "frames", name)));
+	assert.deepEqual(events.map((event) => event.kind), ["motion", "ring"]);
+	for (const event of events) {
+		assert.match(event.topic, /^dw\/[0-9a-f]{32}\/ev$/);
+		assert.match(event.eventId, /^[0-9a-f]{32}$/);
+		assert.ok(event.bytes > 0);
+		assert.equal(event.frames.length, 4);
+		event.frames.forEach((file: string, index: number) => assert.ok(readFileSync(file).equals(sceneFrames[index]), `${file} is scene frame ${index}`));
+		assert.ok(readFileSync(event.envelope).length === event.bytes);
+	}
+	assert.equal(events[1].seq, events[0].seq + 1);
+});
+
+test("a missing scene is a one-line error naming the file", async () => {
+	const result = await doorward(["sim", "--events", "1", "--scene", "/nonexistent/scene"]);
+	assertOneLineError(result, /\/nonexistent\/scene\/scene\.json: cannot read scene \(ENOENT\)/);
+});
+
+test("a corrupt frame in a scene is a one-line error naming the frame", async () => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-scene-"));
+	cpSync(defaultScene, folder, { recursive: true });
+	const frame = join(folder, "frames", "visitor-2.jpg");
+	writeFileSync(frame, readFileSync(frame).subarray(0, 300));
+	const result = await doorward(["sim", "--events", "1", "--scene", folder]);
+	assertOneLineError(result, /visitor-2\.jpg: corrupt JPEG/);
+});
+
+test("an unreachable broker is a one-line error naming the address", async () => {
+	// A port that was free a moment ago: nothing listens there.
+	const port = await new Promise<number>((resolve) => {
+		const server = createServer();
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address() as { port: number };
+			server.close(() => resolve(port));
+		});
+	});
+	const result = await doorward(["sim", "--events", "1", "--broker", `mqtt://127.0.0.1:${port}`], projectRoot, 30000);
+	assertOneLineError(result, new RegExp(`cannot reach broker mqtt://127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+});
+
+test("bad arguments are one-line errors", async () => {
+	assertOneLineError(await doorward(["sim", "--events", "zero"]), /--events zero: expected a whole number/);
+	assertOneLineError(await doorward(["sim", "--broker", "http://x"]), /--broker http:\/\/x: expected mqtt:\/\/HOST:PORT/);
+	assertOneLineError(await doorward(["sim", "--frobnicate"]), /Unknown option '--frobnicate'/);
+});
+
+test("a malformed manifest is a one-line error naming manifest.json", async () => {
+	// A copy of the project whose manifest is broken, sharing the built tools.
+	const copy = mkdtempSync(join(tmpdir(), "doorward-project-"));
+	for (const part of ["bin", "tools/setup", "tools/scenes", "build/node", "build/sim"])
+		cpSync(join(projectRoot, part), join(copy, part), { recursive: true });
+	symlinkSync(join(projectRoot, "node_modules"), join(copy, "node_modules"));
+	mkdirSync(join(copy, "hardware"));
+	writeFileSync(join(copy, "manifest.json"), "{ \"modules\": { ");
+	const result = spawnSync(process.execPath, [join(copy, "bin", "doorward.js"), "sim", "--events", "1"], { cwd: copy, encoding: "utf8", timeout: 30000 });
+	assertOneLineError({ code: result.status, stderr: result.stderr }, new RegExp(`${copy}/manifest\\.json: not valid JSON`));
+});

@@ -1,0 +1,48 @@
+/*
+ * The firmware's byte formats, exercised on XS: the same code the Node unit
+ * tests check against independent implementations.
+ */
+import { test, equal, ok, bytesEqual, throws } from "tests/harness";
+import { PacketDecoder, encodePublishHeader, encodeConnect, decodePublish } from "mqtt/packet";
+import { encodeClip, decodeClip } from "pipeline/clip";
+import { developmentSealer, openDevelopmentEnvelope } from "pipeline/envelope";
+import { concat, crc32, utf8Encode, utf8Decode } from "util/bytes";
+
+test("CRC-32 and UTF-8 agree with their standards", () => {
+	equal(crc32(utf8Encode("123456789")), 0xCBF43926, "CRC-32 check value");
+	equal(utf8Decode(utf8Encode("Tür 🔔")), "Tür 🔔", "round trip");
+	throws(() => utf8Decode(Uint8Array.of(0xC0, 0x80)), /malformed/);
+});
+
+test("a PUBLISH split at every byte decodes to the same packet", () => {
+	const payload = utf8Encode("hello from XS");
+	const packet = concat([encodePublishHeader("dw/t/ev", payload.length, 1, 7), payload]);
+	for (let split = 0; split <= packet.length; split++) {
+		const decoder = new PacketDecoder(1024);
+		const packets = [...decoder.push(packet.subarray(0, split)), ...decoder.push(packet.subarray(split))];
+		equal(packets.length, 1, `packets at split ${split}`);
+		const publish = decodePublish(packets[0]);
+		equal(publish.topic, "dw/t/ev", "topic");
+		equal(publish.packetId, 7, "packet id");
+		bytesEqual(publish.payload, payload, "payload");
+	}
+});
+
+test("an oversized remaining length is refused before any allocation", () => {
+	const decoder = new PacketDecoder(1024);
+	throws(() => decoder.push(Uint8Array.of(0x30, 0xFF, 0xFF, 0xFF, 0x7F)), /exceeds the 1024-byte limit/);
+	throws(() => new PacketDecoder(1024).push(Uint8Array.of(0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01)), /longer than four bytes/);
+	ok(encodeConnect({ clientId: "dw", keepAliveSeconds: 30, cleanSession: true }).length > 10, "CONNECT encodes");
+});
+
+test("a clip in a development envelope round-trips", () => {
+	const frames = [Uint8Array.of(0xFF, 0xD8, 1, 2, 0xFF, 0xD9), Uint8Array.of(0xFF, 0xD8, 3, 0xFF, 0xD9)];
+	const clip = encodeClip({ metadata: { width: 320, height: 240, format: "jpeg", frameCount: 2, startedAt: 1 }, frames });
+	const header = { deviceId: "00".repeat(16), eventId: "11".repeat(16), seq: 5, time: 2, kind: "ring" as const };
+	const opened = openDevelopmentEnvelope(developmentSealer.seal(header, clip));
+	equal(opened.header.seq, 5, "seq");
+	const decoded = decodeClip(opened.clip);
+	equal(decoded.frames.length, 2, "frames");
+	bytesEqual(decoded.frames[1], frames[1], "second frame");
+	throws(() => decodeClip(clip.subarray(0, clip.length - 1)), /truncated/);
+});
