@@ -15,7 +15,7 @@ import {
 	pingreq, disconnect, decodeConnack, decodePacketId, decodePublish,
 } from "./packet";
 import type { IncomingPublish, RawPacket } from "./packet";
-import { utf8Encode } from "util/bytes";
+import { totalLength, utf8Encode } from "util/bytes";
 
 export interface ClientOptions {
 	address: string;
@@ -76,12 +76,15 @@ export default class MqttClient {
 	}
 
 	/** Queues a PUBLISH; returns its packet identifier (0 for QoS 0). Only while connected. */
-	publish(topic: string, payload: Uint8Array, qos: 0 | 1, dup = false, packetId?: number): number {
+	publish(topic: string, payload: Uint8Array | readonly Uint8Array[], qos: 0 | 1, dup = false, packetId?: number): number {
 		if (this.#state !== "connected")
 			throw new Error("mqtt: not connected");
+		const parts = (payload instanceof Uint8Array) ? [payload] : payload;
+		const length = totalLength(parts);
 		const id = qos ? (packetId ?? this.#allocatePacketId()) : 0;
-		this.#send(encodePublishHeader(topic, payload.length, qos, id, dup));
-		this.#send(payload);
+		this.#send(encodePublishHeader(topic, length, qos, id, dup));
+		for (const part of parts)
+			this.#send(part);
 		return id;
 	}
 

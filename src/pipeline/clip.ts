@@ -37,13 +37,22 @@ function record(type: number, body: Uint8Array): Uint8Array[] {
 	return [header, body];
 }
 
-export function encodeClip(clip: Clip): Uint8Array {
+/**
+ * The clip as a list of parts that reference the frames rather than copy
+ * them: on the device a burst is tens of KB against an XS heap of ~79 KB,
+ * so it is streamed, never joined.
+ */
+export function encodeClipParts(clip: Clip): Uint8Array[] {
 	if (clip.metadata.frameCount !== clip.frames.length)
 		throw new RangeError("clip: frameCount does not match the frames");
 	const parts = [clipMagic, ...record(RecordType.Metadata, utf8Encode(JSON.stringify(clip.metadata)))];
 	for (const frame of clip.frames)
 		parts.push(...record(RecordType.Frame, frame));
-	return concat(parts);
+	return parts;
+}
+
+export function encodeClip(clip: Clip): Uint8Array {
+	return concat(encodeClipParts(clip));
 }
 
 /** Parses a clip; throws RangeError on anything malformed. The frames are views into `bytes`. */

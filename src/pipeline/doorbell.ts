@@ -14,12 +14,12 @@ import type { Identity } from "device/identity";
 import type { Configuration } from "device/configuration";
 import type { Outbox, EventKind } from "store/outbox";
 import type Counter from "store/counter";
-import { encodeClip } from "./clip";
+import { encodeClipParts } from "./clip";
 import { eventTopic } from "device/identity";
 import { bytes } from "hardware/random";
 import { now } from "hardware/clock";
 import { show } from "hardware/status";
-import { toHex } from "util/bytes";
+import { toHex, totalLength } from "util/bytes";
 import { log } from "device/log";
 
 export interface DoorbellParts {
@@ -78,7 +78,7 @@ export default class Doorbell {
 		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
 		if (burst.metadata.cameraError)
 			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-		const clip = encodeClip(burst);
+		const clip = encodeClipParts(burst);
 		const header = {
 			deviceId: identity.deviceId,
 			eventId: toHex(bytes(16)),
@@ -90,7 +90,7 @@ export default class Doorbell {
 		const dropped = outbox.put({ eventId: header.eventId, kind, topic: eventTopic(identity), payload });
 		if (dropped)
 			log.warn(`outbox full: dropped ${dropped.kind} event ${dropped.eventId}`);
-		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${burst.frames.length} frames, ${payload.length} bytes queued`);
+		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${burst.frames.length} frames, ${totalLength(payload)} bytes queued`);
 		show(publisher.connected ? "online" : "offline");
 		publisher.kick();
 	}

@@ -22,19 +22,19 @@ export interface EventHeader {
 	readonly kind: EventKind;
 }
 
-/** Turns an event's header and clip into the bytes that are published. */
+/** Turns an event's header and clip into the bytes that are published, as parts in order. */
 export interface Sealer {
-	seal(header: EventHeader, clip: Uint8Array): Uint8Array;
+	seal(header: EventHeader, clip: readonly Uint8Array[]): Uint8Array[];
 }
 
 export const developmentMagic = Uint8Array.of(0x44, 0x57, 0x45, 0x30); // "DWE0"
 
 export const developmentSealer: Sealer = Object.freeze({
-	seal(header: EventHeader, clip: Uint8Array): Uint8Array {
+	seal(header: EventHeader, clip: readonly Uint8Array[]): Uint8Array[] {
 		const json = utf8Encode(JSON.stringify({ v: 0, ...header }));
 		if (json.length > 65535)
 			throw new RangeError("envelope: header too long");
-		return concat([developmentMagic, Uint8Array.of(json.length >> 8, json.length & 255), json, clip]);
+		return [concat([developmentMagic, Uint8Array.of(json.length >> 8, json.length & 255), json]), ...clip];
 	},
 });
 

@@ -8,7 +8,7 @@ import type { Outbox, OutboundEvent } from "store/outbox";
 
 export interface PublishChannel {
 	readonly connected: boolean;
-	publish(topic: string, payload: Uint8Array, qos: 0 | 1): number;
+	publish(topic: string, payload: readonly Uint8Array[], qos: 0 | 1): number;
 }
 
 export default class Publisher {

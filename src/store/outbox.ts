@@ -15,7 +15,8 @@ export interface OutboundEvent {
 	readonly eventId: string;
 	readonly kind: EventKind;
 	readonly topic: string;
-	readonly payload: Uint8Array;
+	/** The published bytes, in parts (see pipeline/clip.ts). */
+	readonly payload: readonly Uint8Array[];
 }
 
 export interface Outbox {

@@ -67,11 +67,15 @@ export function utf8Decode(bytes: Uint8Array): string {
 	return result;
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
+export function totalLength(parts: readonly Uint8Array[]): number {
 	let length = 0;
 	for (const part of parts)
 		length += part.length;
-	const result = new Uint8Array(length);
+	return length;
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+	const result = new Uint8Array(totalLength(parts));
 	let offset = 0;
 	for (const part of parts) {
 		result.set(part, offset);

@@ -58,7 +58,7 @@ test("records: round trip, size limit, torn and foreign sectors read as absent",
 });
 
 function event(kind: "ring" | "motion", id: number): OutboundEvent {
-	return { eventId: String(id), kind, topic: "dw/t/ev", payload: Uint8Array.of(id) };
+	return { eventId: String(id), kind, topic: "dw/t/ev", payload: [Uint8Array.of(id)] };
 }
 
 test("the outbox drops the oldest motion for a newer event and never a ring", () => {

@@ -39,7 +39,7 @@ test("a clip in a development envelope round-trips", () => {
 	const frames = [Uint8Array.of(0xFF, 0xD8, 1, 2, 0xFF, 0xD9), Uint8Array.of(0xFF, 0xD8, 3, 0xFF, 0xD9)];
 	const clip = encodeClip({ metadata: { width: 320, height: 240, format: "jpeg", frameCount: 2, startedAt: 1 }, frames });
 	const header = { deviceId: "00".repeat(16), eventId: "11".repeat(16), seq: 5, time: 2, kind: "ring" as const };
-	const opened = openDevelopmentEnvelope(developmentSealer.seal(header, clip));
+	const opened = openDevelopmentEnvelope(concat(developmentSealer.seal(header, [clip])));
 	equal(opened.header.seq, 5, "seq");
 	const decoded = decodeClip(opened.clip);
 	equal(decoded.frames.length, 2, "frames");
