@@ -1,0 +1,106 @@
+/*
+ * Builds the firmware for the simulator host, as mcconfig builds it for a
+ * device: compile the TypeScript, resolve the manifest for the simulator
+ * platform into a module map, and link the host with the platform's C files.
+ *
+ * Outputs, under build/:
+ *   firmware/...            the compiled modules
+ *   sim/modules.txt         "specifier<TAB>path" for the host
+ *   sim/doorward-sim-host   the host, XS from @agoric/xsnap's sources
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolveManifest } from "./manifest.js";
+
+export const simulatorPlatform = "doorward-sim";
+
+// This file runs compiled, from build/node/tools/build/.
+export const projectRoot = fileURLToPath(new URL("../../../..", import.meta.url));
+
+export interface SimulatorBuild {
+	readonly host: string;
+	readonly moduleMap: string;
+	/** The module map plus the firmware tests (tests/xs) */
+	readonly testModuleMap: string;
+	readonly partitions: string;
+}
+
+export function simulatorBuild(root = projectRoot): SimulatorBuild {
+	const partitions = resolveManifest(join(root, "manifest.json"), simulatorPlatform).settings.partitions;
+	if (typeof partitions !== "string")
+		throw new Error(`manifest.json: platforms["${simulatorPlatform}"].partitions must name the board's partitions.csv`);
+	return {
+		host: join(root, "build", "sim", "doorward-sim-host"),
+		moduleMap: join(root, "build", "sim", "modules.txt"),
+		testModuleMap: join(root, "build", "sim", "test-modules.txt"),
+		partitions,
+	};
+}
+
+export class BuildError extends Error {}
+
+function run(command: string, args: string[], cwd: string, what: string): void {
+	const result = spawnSync(command, args, { cwd, stdio: "inherit" });
+	if (result.error)
+		throw new BuildError(`${what}: cannot run ${command}: ${result.error.message}`);
+	if (result.status !== 0)
+		throw new BuildError(`${what} failed (${command} exited with ${result.status ?? result.signal})`);
+}
+
+function xsSources(root: string): string {
+	const require = createRequire(join(root, "package.json"));
+	let xsnap: string;
+	try {
+		xsnap = dirname(require.resolve("@agoric/xsnap/package.json"));
+	}
+	catch {
+		throw new BuildError("@agoric/xsnap is not installed: run `npm install`");
+	}
+	const xs = join(xsnap, "moddable", "xs");
+	if (!existsSync(join(xs, "sources", "xsAll.c")))
+		throw new BuildError(`${xs}: the XS engine sources are missing from @agoric/xsnap`);
+	return xs;
+}
+
+/** The compiled .js path of a module source: .ts files compile into build/firmware. */
+function compiledPath(root: string, source: string): string {
+	if (!source.endsWith(".ts"))
+		return source;
+	return join(root, "build", "firmware", relative(root, source)).replace(/\.ts$/, ".js");
+}
+
+export function buildFirmware(root = projectRoot, log: (line: string) => void = () => {}): SimulatorBuild {
+	log("compiling the firmware (tsc)");
+	run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], root, "compiling the firmware");
+
+	const resolution = resolveManifest(join(root, "manifest.json"), simulatorPlatform);
+	const build = simulatorBuild(root);
+	mkdirSync(dirname(build.moduleMap), { recursive: true });
+	const lines = [...resolution.modules].map(([specifier, source]) => {
+		const compiled = compiledPath(root, source);
+		if (!existsSync(compiled))
+			throw new BuildError(`module ${specifier}: ${relative(root, compiled)} was not produced by the compiler`);
+		return `${specifier}\t${compiled}`;
+	});
+	writeFileSync(build.moduleMap, `# generated from manifest.json for ${simulatorPlatform}; do not edit\n${lines.join("\n")}\n`);
+
+	// The firmware tests run in the same host, with the firmware's modules
+	// plus tests/xs/* as "tests/<name>".
+	const testFolder = join(root, "build", "firmware", "tests", "xs");
+	const testLines = existsSync(testFolder)
+		? readdirSync(testFolder).filter((name) => name.endsWith(".js")).map((name) => `tests/${name.slice(0, -3)}\t${join(testFolder, name)}`)
+		: [];
+	writeFileSync(build.testModuleMap, `# generated: the firmware's modules and tests/xs; do not edit\n${[...lines, ...testLines].join("\n")}\n`);
+
+	log(`linking the simulator host (${resolution.natives.length} native modules)`);
+	run("make", [
+		"-s", "-j2", "-f", join(root, "hardware", "sim", "host", "Makefile"),
+		`XS=${xsSources(root)}`,
+		`BUILD=${dirname(build.host)}`,
+		`NATIVES=${resolution.natives.join(" ")}`,
+	], root, "building the simulator host");
+	return build;
+}

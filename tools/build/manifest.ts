@@ -1,0 +1,187 @@
+/*
+ * Reads manifest.json the way Moddable's mcconfig does, for one platform:
+ * which file implements each module specifier, and which C files are linked.
+ *
+ * Followed from mcconfig (tools/mcmanifest.js in the Moddable SDK):
+ * - "include" manifests merge in order; "$(MODDABLE)/..." ones are the SDK's
+ *   own modules, which the simulator host replaces, so they are skipped here;
+ * - a `platforms` key matches exactly, or as "name/*" by prefix; the first
+ *   match in JSON order wins, and "..." applies only when nothing matched;
+ * - a module entry names files by path without extension: `.ts`/`.js` is the
+ *   module, `.c` is compiled in, `.d.ts` is typings only; "*" and "dir/*"
+ *   name every file of a folder by its base name.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
+
+export class ManifestError extends Error {
+	constructor(file: string, reason: string) {
+		super(`${file}: ${reason}`);
+		this.name = "ManifestError";
+	}
+}
+
+export interface Resolution {
+	/** specifier -> absolute path of the .ts or .js source */
+	readonly modules: ReadonlyMap<string, string>;
+	/** absolute paths of the C files to compile in */
+	readonly natives: readonly string[];
+	/** custom settings of the platform block (for the simulator: "partitions") */
+	readonly settings: Readonly<Record<string, unknown>>;
+	readonly preload: readonly string[];
+}
+
+type Json = Record<string, unknown>;
+
+interface Collected {
+	modules: Map<string, string>;
+	natives: Set<string>;
+	settings: Record<string, unknown>;
+	preload: string[];
+}
+
+function readManifest(file: string): Json {
+	let text: string;
+	try {
+		text = readFileSync(file, "utf8");
+	}
+	catch (error) {
+		throw new ManifestError(file, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+	}
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	}
+	catch (error) {
+		throw new ManifestError(file, `not valid JSON: ${(error as Error).message}`);
+	}
+	if ((typeof json !== "object") || (json === null) || Array.isArray(json))
+		throw new ManifestError(file, "not a JSON object");
+	return json as Json;
+}
+
+/** The platform block mcconfig would merge for `platform`, or undefined. */
+export function matchPlatform(platforms: Json, platform: string): Json | undefined {
+	const [name, sub] = platform.split("/");
+	for (const candidate of sub ? [platform, name] : [platform]) {
+		for (const key of Object.keys(platforms)) {
+			if (key === candidate)
+				return platforms[key] as Json;
+			if (key.endsWith("/*") && sub && (candidate === platform) && (key.slice(0, -2) === name))
+				return platforms[key] as Json;
+		}
+	}
+	return platforms["..."] as Json | undefined;
+}
+
+function asList(value: unknown, file: string, where: string): string[] {
+	const list = Array.isArray(value) ? value : [value];
+	for (const item of list) {
+		if (typeof item !== "string")
+			throw new ManifestError(file, `${where}: expected a path or a list of paths`);
+	}
+	return list as string[];
+}
+
+/** The files in `folder` whose name, less its extension, is `base` (".d.ts" counts as an extension). */
+function filesNamed(folder: string, base: string): string[] {
+	if (!existsSync(folder) || !statSync(folder).isDirectory())
+		return [];
+	return readdirSync(folder).filter((name) => stem(name) === base).map((name) => join(folder, name));
+}
+
+function stem(name: string): string {
+	return name.endsWith(".d.ts") ? name.slice(0, -5) : name.slice(0, name.length - extname(name).length);
+}
+
+function addFiles(collected: Collected, file: string, where: string, specifier: string | ((base: string) => string), files: string[]): void {
+	let moduleFile: string | undefined;
+	for (const path of files) {
+		if (path.endsWith(".d.ts"))
+			continue;
+		const extension = extname(path);
+		if ((extension === ".c") || (extension === ".cc") || (extension === ".cpp"))
+			collected.natives.add(path);
+		else if ((extension === ".ts") || (extension === ".js")) {
+			const name = (typeof specifier === "string") ? specifier : specifier(stem(basename(path)));
+			if ((typeof specifier === "string") && moduleFile)
+				throw new ManifestError(file, `${where}: both ${relative(dirname(file), moduleFile)} and ${relative(dirname(file), path)} implement ${name}`);
+			moduleFile = path;
+			collected.modules.set(name, path);
+		}
+	}
+}
+
+function collectModules(collected: Collected, file: string, modules: unknown, where: string): void {
+	if (modules === undefined)
+		return;
+	if ((typeof modules !== "object") || (modules === null) || Array.isArray(modules))
+		throw new ManifestError(file, `${where}: expected an object`);
+	const folder = dirname(file);
+	for (const [key, value] of Object.entries(modules as Json)) {
+		if (key === "~")
+			continue;
+		for (const path of asList(value, file, `${where}["${key}"]`)) {
+			if (path.startsWith("$("))
+				continue; // the SDK's own modules: not part of the simulator host
+			const full = resolve(folder, path);
+			if (path.endsWith("/*")) {
+				const dir = full.slice(0, -2);
+				if (!existsSync(dir))
+					throw new ManifestError(file, `${where}["${key}"]: no folder ${path.slice(0, -2)}`);
+				const prefix = (key === "*") ? "" : key.slice(0, -1);
+				if ((key !== "*") && !key.endsWith("/*"))
+					throw new ManifestError(file, `${where}["${key}"]: a folder ("${path}") needs a "*" or "name/*" key`);
+				const files = readdirSync(dir).map((name) => join(dir, name)).filter((name) => statSync(name).isFile());
+				addFiles(collected, file, `${where}["${key}"]`, (base) => prefix + base, files);
+				continue;
+			}
+			const files = filesNamed(dirname(full), basename(full));
+			if (!files.length)
+				throw new ManifestError(file, `${where}["${key}"]: no file ${path}.ts, .js, .c or .d.ts`);
+			addFiles(collected, file, `${where}["${key}"]`, (key === "*") ? (base) => base : key, files);
+		}
+	}
+}
+
+function collect(collected: Collected, file: string, platform: string, seen: Set<string>): void {
+	if (seen.has(file))
+		throw new ManifestError(file, "included twice");
+	seen.add(file);
+	const manifest = readManifest(file);
+	if (manifest.include !== undefined) {
+		for (const path of asList(manifest.include, file, "include")) {
+			if (!path.startsWith("$("))
+				collect(collected, resolve(dirname(file), path), platform, seen);
+		}
+	}
+	collectModules(collected, file, manifest.modules, "modules");
+	if (manifest.preload !== undefined)
+		collected.preload.push(...asList(manifest.preload, file, "preload"));
+	if (manifest.platforms === undefined)
+		return;
+	if ((typeof manifest.platforms !== "object") || (manifest.platforms === null))
+		throw new ManifestError(file, "platforms: expected an object");
+	const block = matchPlatform(manifest.platforms as Json, platform);
+	if (!block)
+		return;
+	if (typeof block.error === "string")
+		throw new ManifestError(file, `platform ${platform}: ${block.error}`);
+	collectModules(collected, file, block.modules, `platforms["${platform}"].modules`);
+	if (block.preload !== undefined)
+		collected.preload.push(...asList(block.preload, file, `platforms["${platform}"].preload`));
+	for (const [key, value] of Object.entries(block)) {
+		if (!["modules", "preload", "include", "error", "warning"].includes(key))
+			collected.settings[key] = ((key === "partitions") && (typeof value === "string")) ? resolve(dirname(file), value) : value;
+	}
+}
+
+export function resolveManifest(file: string, platform: string): Resolution {
+	const collected: Collected = { modules: new Map(), natives: new Set(), settings: {}, preload: [] };
+	collect(collected, resolve(file), platform, new Set());
+	for (const specifier of collected.preload) {
+		if (!collected.modules.has(specifier) && !specifier.includes("*"))
+			throw new ManifestError(file, `preload names ${specifier}, which no module entry provides for ${platform}`);
+	}
+	return { modules: collected.modules, natives: [...collected.natives], settings: collected.settings, preload: collected.preload };
+}
