@@ -12,6 +12,9 @@ import type SimButton from "./button/sim/button";
 import type DeviceButton from "./button/esp32/button";
 import type SimMotion from "./motion/sim/motion";
 import type DeviceMotion from "./motion/esp32/motion";
+import type LinCamera from "./camera/lin/camera";
+import type LinButton from "./button/lin/button";
+import type LinMotion from "./motion/lin/motion";
 
 type Implements<Contract, Implementation extends Contract> = Implementation;
 
@@ -24,5 +27,11 @@ export type Platforms = [
 	Implements<typeof MotionContract, typeof DeviceMotion>,
 	Implements<typeof import("hardware/status"), typeof import("./status/sim/status")>,
 	Implements<typeof import("hardware/status"), typeof import("./status/esp32/status")>,
+	Implements<typeof CameraContract, typeof LinCamera>,
+	Implements<typeof ButtonContract, typeof LinButton>,
+	Implements<typeof MotionContract, typeof LinMotion>,
+	Implements<typeof import("hardware/status"), typeof import("./status/lin/status")>,
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/sim/provisioning")>,
+	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/esp32/provisioning")>,
+	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/lin/provisioning")>,
 ];

@@ -1,20 +1,16 @@
 /*
  * The simulated PIR sensor, triggered by the world over the bridge.
  */
-import { onMessage, offMessage } from "sim/bridge";
+import { onLineHigh, offMessage } from "sim/bridge";
 import { ToDevice } from "sim/bridge/messages";
 
 export default class Motion {
 	#closed = false;
 
 	constructor(options: { onMotion: () => void }) {
-		const onMotion = options.onMotion;
-		if (typeof onMotion !== "function")
+		if (typeof options.onMotion !== "function")
 			throw new TypeError("motion: onMotion is required");
-		onMessage(ToDevice.Motion, (payload) => {
-			if ((payload.byteLength === 1) && (new Uint8Array(payload)[0] === 1))
-				onMotion();
-		});
+		onLineHigh(ToDevice.Motion, options.onMotion);
 	}
 
 	close(): void {

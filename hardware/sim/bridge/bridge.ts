@@ -41,3 +41,11 @@ export function offMessage(type: number): void {
 export function send(type: number, payload?: ArrayBuffer): void {
 	sendNative(type, payload);
 }
+
+/** For a simulated digital input: calls `onHigh` each time the world sets the line (payload u8 1). */
+export function onLineHigh(type: number, onHigh: () => void): void {
+	onMessage(type, (payload) => {
+		if ((payload.byteLength === 1) && (new Uint8Array(payload)[0] === 1))
+			onHigh();
+	});
+}
