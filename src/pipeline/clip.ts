@@ -39,8 +39,8 @@ function record(type: number, body: Uint8Array): Uint8Array[] {
 
 /**
  * The clip as a list of parts that reference the frames rather than copy
- * them: on the device a burst is tens of KB against an XS heap of ~79 KB,
- * so it is streamed, never joined.
+ * them: on the device the XS heap is a fixed 2 MiB that the queued events
+ * share, so a burst is copied once, at capture, and streamed, never joined.
  */
 export function encodeClipParts(clip: Clip): Uint8Array[] {
 	if (clip.metadata.frameCount !== clip.frames.length)
