@@ -20,7 +20,7 @@ export default tseslint.config(
 		languageOptions: { globals: { trace: "readonly", native: "readonly", Native: "readonly", host: "readonly" } },
 		rules: {
 			"no-restricted-globals": ["error", "process", "Buffer", "require", "window", "document", "setTimeout", "setInterval"],
-			"no-restricted-imports": ["error", { patterns: ["node:*", "fs", "path", "os", "net", "tls", "crypto", "child_process"] }],
+			"no-restricted-imports": ["error", { paths: ["fs", "path", "os", "net", "tls", "crypto", "child_process"], patterns: ["node:*"] }],
 		},
 	},
 	{

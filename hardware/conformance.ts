@@ -34,4 +34,6 @@ export type Platforms = [
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/sim/provisioning")>,
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/esp32/provisioning")>,
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/lin/provisioning")>,
+	Implements<typeof import("hardware/keystore"), typeof import("./keystore/sim/keystore")>,
+	Implements<typeof import("hardware/keystore"), typeof import("./keystore/preference/keystore")>,
 ];

@@ -8,16 +8,23 @@ import Capture from "pipeline/capture";
 import Doorbell from "pipeline/doorbell";
 import Publisher from "pipeline/publisher";
 import Triggers from "pipeline/triggers";
-import { developmentSealer } from "pipeline/envelope";
+import { endToEndSealer } from "pipeline/sealer";
 import { loadConfiguration, parseConfiguration, storeConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
+import type { Identity } from "device/identity";
+import { loadOrCreateKeys } from "device/keys";
+import type { DeviceKeys } from "device/keys";
+import { addRecipient, loadRecipients, removeRecipient } from "device/recipients";
+import type { PairedPhone } from "device/recipients";
 import { log } from "device/log";
 import Counter from "store/counter";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
 import { MemoryOutbox } from "store/outbox";
-import { requestConfiguration } from "hardware/provisioning";
+import { onPairingRequest, requestConfiguration } from "hardware/provisioning";
+import { now } from "hardware/clock";
+import { fromHex, toHex, utf8Decode, utf8Encode } from "util/bytes";
 import { show } from "hardware/status";
 
 /** The data partition in the board's partitions.csv. */
@@ -45,12 +52,55 @@ async function configure(flash: FlashRegion): Promise<Configuration> {
 	}
 }
 
+/** Pairing, on the local channel only: adds (or removes) a phone as a reader of every later event. */
+function servePairing(identity: Identity, keys: DeviceKeys, onPaired: (phones: PairedPhone[]) => void): void {
+	onPairingRequest((request) => {
+		let reply: Record<string, unknown>;
+		try {
+			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
+			if (typeof message.remove === "string") {
+				if (!/^[0-9a-f]{16}$/.test(message.remove))
+					throw new RangeError("pairing: remove takes a phone's 8-byte key id in hex");
+				const phones = removeRecipient(message.remove);
+				onPaired(phones);
+				log.info(`removed phone ${message.remove} (${phones.length} paired)`);
+				return utf8Encode(JSON.stringify({ ok: true, removed: message.remove, paired: phones.length })).buffer as ArrayBuffer;
+			}
+			if ((typeof message.phone !== "string") || !/^[0-9a-f]{64}$/.test(message.phone))
+				throw new RangeError("pairing: phone must be a 32-byte X25519 public key in hex");
+			const phones = addRecipient(fromHex(message.phone), message.name, now());
+			onPaired(phones);
+			log.info(`paired phone ${phones[phones.length - 1].keyId} (${phones.length} paired)`);
+			reply = {
+				ok: true,
+				deviceId: identity.deviceId,
+				signingPublicKey: toHex(keys.signingPublicKey),
+				agreementPublicKey: toHex(keys.agreementPublicKey),
+				fingerprint: keys.fingerprint,
+			};
+		}
+		catch (error) {
+			log.warn(`pairing refused: ${(error as Error).message}`);
+			reply = { ok: false, error: (error as Error).message };
+		}
+		return utf8Encode(JSON.stringify(reply)).buffer as ArrayBuffer;
+	});
+}
+
 async function boot(): Promise<void> {
 	show("booting");
 	const flash = flashRegion(new Flash(partition));
-	const configuration = await configure(flash);
 	const { identity, created } = loadOrCreateIdentity(flash);
-	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}`);
+	const { keys, created: newKeys } = loadOrCreateKeys();
+	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
+	let recipients = loadRecipients();
+	// Pairing needs the keys, not the configuration: a device can be paired in its box.
+	servePairing(identity, keys, (phones) => {
+		recipients = phones;
+	});
+	if (!recipients.length)
+		log.warn("no phone is paired: events cannot be sealed until one is");
+	const configuration = await configure(flash);
 
 	const outbox = new MemoryOutbox(outboxCapacity);
 	let publisher: Publisher | undefined = undefined;
@@ -82,7 +132,7 @@ async function boot(): Promise<void> {
 		identity,
 		configuration,
 		capture: new Capture(configuration.burst.width, configuration.burst.height),
-		sealer: developmentSealer,
+		sealer: endToEndSealer(keys.signer, () => recipients),
 		sequence: new Counter(flash, sequenceSector),
 		outbox,
 		publisher,

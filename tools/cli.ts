@@ -9,6 +9,8 @@ import { ManifestError } from "./build/manifest.js";
 import { BuildError } from "./build/firmware.js";
 import { SceneError } from "./sim/scene.js";
 import { runSim, defaultScene, UsageError } from "./sim/run.js";
+import { keygen, pair, open, PhoneFileError } from "./phone/commands.js";
+import { EnvelopeError } from "./phone/open.js";
 
 const usage = `usage: doorward <command> [options]
 
@@ -17,6 +19,13 @@ commands:
       [--out DIR] [--flash FILE] [--timeout SECONDS]
                  run the firmware in the simulator host with a scripted scene
   build          compile the firmware and link the simulator host
+  phone keygen --out FILE [--name NAME]
+                 create a phone identity (the stand-in for the owner's app)
+  pair --phone FILE [--flash FILE] [--fingerprint FP]
+                 pair that phone with the simulated device whose flash is FILE
+                 (default out/device.bin); FP is the fingerprint on its label
+  open --phone FILE EVENT [--out DIR]
+                 verify and decrypt a captured event (event.dwe)
 `;
 
 function say(line: string): void {
@@ -33,6 +42,7 @@ async function sim(args: string[]): Promise<number> {
 			json: { type: "boolean", default: false },
 			out: { type: "string", default: "out/sim" },
 			flash: { type: "string" },
+			phone: { type: "string" },
 			timeout: { type: "string", default: "120" },
 		},
 		strict: true,
@@ -51,6 +61,7 @@ async function sim(args: string[]): Promise<number> {
 		json: values.json!,
 		out: values.out!,
 		...(values.flash !== undefined ? { flash: values.flash } : {}),
+		...(values.phone !== undefined ? { phone: values.phone } : {}),
 		timeoutSeconds,
 		say,
 		print: (line) => process.stdout.write(`${line}\n`),
@@ -63,6 +74,28 @@ export async function main(argv: string[]): Promise<number> {
 		switch (command) {
 		case "sim":
 			return await sim(args);
+		case "phone": {
+			const [sub, ...rest] = args;
+			if (sub !== "keygen")
+				throw new UsageError(`phone ${sub ?? ""}: the phone command has one subcommand, keygen`);
+			const { values } = parseArgs({ args: rest, options: { out: { type: "string" }, name: { type: "string", default: "phone" } }, strict: true });
+			if (!values.out)
+				throw new UsageError("phone keygen: --out FILE is required");
+			keygen(values.out, values.name!, say);
+			return 0;
+		}
+		case "pair": {
+			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string", default: "out/device.bin" }, fingerprint: { type: "string" } }, strict: true });
+			if (!values.phone)
+				throw new UsageError("pair: --phone FILE is required");
+			return await pair(values.phone, values.flash!, values.fingerprint, say);
+		}
+		case "open": {
+			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, out: { type: "string" } }, strict: true, allowPositionals: true });
+			if (!values.phone || (positionals.length !== 1))
+				throw new UsageError("open: --phone FILE and one EVENT file are required");
+			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`));
+		}
 		case "build":
 			buildFirmware(undefined, (line) => say(`build: ${line}`));
 			return 0;
@@ -77,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
 		}
 	}
 	catch (error) {
-		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError)) {
+		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof EnvelopeError)) {
 			say(`doorward: ${error.message}`);
 			return 1;
 		}

@@ -6,4 +6,10 @@
 declare module "hardware/provisioning" {
 	/** Resolves with the configuration message's bytes (UTF-8 JSON). */
 	export function requestConfiguration(): Promise<ArrayBuffer>;
+	/**
+	 * Serves pairing requests on the local channel, which only someone with
+	 * the device in hand can reach: the handler gets a request and returns
+	 * the reply (both UTF-8 JSON).
+	 */
+	export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void;
 }

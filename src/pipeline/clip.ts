@@ -7,18 +7,21 @@
  *   record = u8 type | u32 length (big-endian) | length bytes
  *   type 1 = metadata, UTF-8 JSON (exactly one, first)
  *   type 2 = one JPEG frame, in capture order
+ *   type 0 = padding, all zero bytes (at most one, last)
  */
 import { concat, utf8Decode, utf8Encode } from "util/bytes";
 
 export const clipMagic = Uint8Array.of(0x44, 0x57, 0x43, 0x31); // "DWC1"
 
-export const RecordType = Object.freeze({ Metadata: 1, Frame: 2 } as const);
+export const RecordType = Object.freeze({ Padding: 0, Metadata: 1, Frame: 2 } as const);
 
 export interface ClipMetadata {
 	readonly width: number;
 	readonly height: number;
 	readonly format: "jpeg";
 	readonly frameCount: number;
+	/** What started the event. Inside the clip, so only the phones learn it. */
+	readonly kind?: "ring" | "motion" | "face";
 	/** Wall-clock ms of the first frame's capture request. */
 	readonly startedAt: number;
 	/** Why fewer frames than asked for, if so. */
@@ -51,6 +54,30 @@ export function encodeClipParts(clip: Clip): Uint8Array[] {
 	return parts;
 }
 
+/** The smallest clip size at or above `length` that padding rounds to. */
+export const minimumPaddedLength = 4096;
+
+/**
+ * Padmé (Nikitin et al., PETS 2019): rounds a length up so that only
+ * O(log log length) bits of it show, at most 12% larger; never below 4 KiB.
+ */
+export function paddedLength(length: number): number {
+	if (length <= minimumPaddedLength)
+		return minimumPaddedLength;
+	const exponent = Math.floor(Math.log2(length));
+	const bits = Math.floor(Math.log2(exponent)) + 1;
+	const mask = 2 ** (exponent - bits) - 1;
+	return Math.ceil(length / (mask + 1)) * (mask + 1);
+}
+
+/** The padding record that brings a clip of `length` bytes to its padded length. */
+export function paddingRecord(length: number): Uint8Array {
+	const target = paddedLength(length + 5);
+	const record = new Uint8Array(target - length);
+	new DataView(record.buffer).setUint32(1, record.length - 5);
+	return record;
+}
+
 export function encodeClip(clip: Clip): Uint8Array {
 	return concat(encodeClipParts(clip));
 }
@@ -62,7 +89,10 @@ export function decodeClip(bytes: Uint8Array): Clip {
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 	let metadata: ClipMetadata | undefined;
 	const frames: Uint8Array[] = [];
+	let padded = false;
 	for (let offset = 4; offset < bytes.length;) {
+		if (padded)
+			throw new RangeError("clip: padding must be the last record");
 		if (offset + 5 > bytes.length)
 			throw new RangeError("clip: truncated record header");
 		const type = bytes[offset];
@@ -74,6 +104,11 @@ export function decodeClip(bytes: Uint8Array): Clip {
 			if (metadata || frames.length)
 				throw new RangeError("clip: metadata must come once, first");
 			metadata = JSON.parse(utf8Decode(body));
+		}
+		else if (type === RecordType.Padding) {
+			if (body.some((byte) => byte !== 0))
+				throw new RangeError("clip: padding is not zero");
+			padded = true;
 		}
 		else if (type === RecordType.Frame) {
 			if (!metadata)

@@ -9,7 +9,7 @@
  */
 import type Capture from "./capture";
 import type Publisher from "./publisher";
-import type { Sealer } from "./envelope";
+import type { Sealer } from "./sealer";
 import type { Identity } from "device/identity";
 import type { Configuration } from "device/configuration";
 import type { Outbox, EventKind } from "store/outbox";
@@ -78,7 +78,7 @@ export default class Doorbell {
 		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
 		if (burst.metadata.cameraError)
 			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-		const clip = encodeClipParts(burst);
+		const clip = encodeClipParts({ metadata: { ...burst.metadata, kind }, frames: burst.frames });
 		const header = {
 			deviceId: identity.deviceId,
 			eventId: toHex(bytes(16)),

@@ -14,7 +14,8 @@ import { SimulatedPhone } from "../../tools/sim/phone.js";
 import type { ReceivedEvent } from "../../tools/sim/phone.js";
 import { loadScene } from "../../tools/sim/scene.js";
 import { defaultScene } from "../../tools/sim/run.js";
-import { SimulatedDevice } from "../../tools/sim/world.js";
+import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
+import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
 
 const build = simulatorBuild();
@@ -51,20 +52,23 @@ async function rig(): Promise<Rig> {
 	const received: ReceivedEvent[] = [];
 	const log: string[] = [];
 	const out = mkdtempSync(join(tmpdir(), "doorward-delivery-"));
-	const phone = await SimulatedPhone.connect({ url: broker.url, credentials: broker.phone, outDir: out, onEvent: (event) => received.push(event), onWarning: (line) => log.push(line) });
+	const identity = createPhone("test phone");
+	const phone = await SimulatedPhone.connect({ url: broker.url, identity, credentials: broker.phone, outDir: out, onEvent: (event) => received.push(event), onWarning: (line) => log.push(line) });
 	const devices: SimulatedDevice[] = [];
 	return {
 		broker, phone, received, log,
 		async boot(flashPath) {
 			const statuses: DeviceStatus[] = [];
 			const device = new SimulatedDevice({
-				build, flashPath,
+				build, flashPath, secretPath: deviceSecretFor(flashPath),
 				configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-test", keepAliveSeconds: 5 },
 				onLog: (line) => log.push(line),
 			});
 			device.setScene(scene);
 			device.on("status", (status: DeviceStatus) => statuses.push(status));
 			devices.push(device);
+			await waitFor("the device to boot", () => statuses.find((status) => status.state !== "booting"));
+			rememberDevice(identity, await device.pair(identity.x25519PublicKey, identity.name));
 			await waitFor("the device to come online", () => statuses.find((status) => status.state === "online"));
 			return { device, statuses };
 		},

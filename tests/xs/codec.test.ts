@@ -4,8 +4,7 @@
  */
 import { test, equal, ok, bytesEqual, throws } from "tests/harness";
 import { PacketDecoder, encodePublishHeader, encodeConnect, decodePublish } from "mqtt/packet";
-import { encodeClip, decodeClip } from "pipeline/clip";
-import { developmentSealer, openDevelopmentEnvelope } from "pipeline/envelope";
+import { encodeClip, encodeClipParts, decodeClip, paddingRecord, paddedLength } from "pipeline/clip";
 import { concat, crc32, utf8Encode, utf8Decode } from "util/bytes";
 
 test("CRC-32 and UTF-8 agree with their standards", () => {
@@ -35,14 +34,22 @@ test("an oversized remaining length is refused before any allocation", () => {
 	ok(encodeConnect({ clientId: "dw", keepAliveSeconds: 30, cleanSession: true }).length > 10, "CONNECT encodes");
 });
 
-test("a clip in a development envelope round-trips", () => {
+test("a padded clip round-trips, and its padded length is a Padmé bucket", () => {
 	const frames = [Uint8Array.of(0xFF, 0xD8, 1, 2, 0xFF, 0xD9), Uint8Array.of(0xFF, 0xD8, 3, 0xFF, 0xD9)];
-	const clip = encodeClip({ metadata: { width: 320, height: 240, format: "jpeg", frameCount: 2, startedAt: 1 }, frames });
-	const header = { deviceId: "00".repeat(16), eventId: "11".repeat(16), seq: 5, time: 2, kind: "ring" as const };
-	const opened = openDevelopmentEnvelope(concat(developmentSealer.seal(header, [clip])));
-	equal(opened.header.seq, 5, "seq");
-	const decoded = decodeClip(opened.clip);
+	const parts = encodeClipParts({ metadata: { width: 320, height: 240, format: "jpeg", frameCount: 2, startedAt: 1, kind: "ring" }, frames });
+	const clip = concat(parts);
+	const padded = concat([clip, paddingRecord(clip.length)]);
+	equal(padded.length, paddedLength(clip.length + 5), "padded length");
+	const decoded = decodeClip(padded);
 	equal(decoded.frames.length, 2, "frames");
+	equal(decoded.metadata.kind, "ring", "kind");
 	bytesEqual(decoded.frames[1], frames[1], "second frame");
 	throws(() => decodeClip(clip.subarray(0, clip.length - 1)), /truncated/);
+	const dirty = padded.slice();
+	dirty[dirty.length - 1] = 1;
+	throws(() => decodeClip(dirty), /padding is not zero/);
+	equal(paddedLength(100), 4096, "small clips share one bucket");
+	equal(paddedLength(20000), 20480, "Padmé at 20000");
+	ok(paddedLength(1000000) <= 1000000 * 1.12, "at most 12% overhead");
+	ok(encodeClip({ metadata: decoded.metadata, frames }).length === clip.length, "encodeClip is the joined parts");
 });

@@ -1,7 +1,8 @@
 /*
  * Builds the firmware for the simulator host, as mcconfig builds it for a
  * device: compile the TypeScript, resolve the manifest for the simulator
- * platform into a module map, and link the host with the platform's C files.
+ * platform into a module map, and link the host with the platform's C files
+ * and the libraries its "link" setting names.
  *
  * Outputs, under build/:
  *   firmware/...            the compiled modules
@@ -101,6 +102,7 @@ export function buildFirmware(root = projectRoot, log: (line: string) => void = 
 		`XS=${xsSources(root)}`,
 		`BUILD=${dirname(build.host)}`,
 		`NATIVES=${resolution.natives.join(" ")}`,
+		`LIBRARIES=${resolution.libraries.map((library) => `-l${library}`).join(" ")}`,
 	], root, "building the simulator host");
 	return build;
 }

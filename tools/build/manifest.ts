@@ -10,6 +10,8 @@
  * - a module entry names files by path without extension: `.ts`/`.js` is the
  *   module, `.c` is compiled in, `.d.ts` is typings only; "*" and "dir/*"
  *   name every file of a folder by its base name.
+ * Our own setting, which mcconfig ignores: a platform block's "link" lists
+ * the system libraries its C files need ("mbedcrypto" for -lmbedcrypto).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
@@ -26,6 +28,8 @@ export interface Resolution {
 	readonly modules: ReadonlyMap<string, string>;
 	/** absolute paths of the C files to compile in */
 	readonly natives: readonly string[];
+	/** libraries to link the C files with, by name ("mbedcrypto"), in manifest order */
+	readonly libraries: readonly string[];
 	/** custom settings of the platform block (for the simulator: "partitions") */
 	readonly settings: Readonly<Record<string, unknown>>;
 	readonly preload: readonly string[];
@@ -36,6 +40,7 @@ type Json = Record<string, unknown>;
 interface Collected {
 	modules: Map<string, string>;
 	natives: Set<string>;
+	libraries: Set<string>;
 	settings: Record<string, unknown>;
 	preload: string[];
 }
@@ -170,18 +175,25 @@ function collect(collected: Collected, file: string, platform: string, seen: Set
 	collectModules(collected, file, block.modules, `platforms["${platform}"].modules`);
 	if (block.preload !== undefined)
 		collected.preload.push(...asList(block.preload, file, `platforms["${platform}"].preload`));
+	if (block.link !== undefined) {
+		for (const library of asList(block.link, file, `platforms["${platform}"].link`)) {
+			if (!/^[A-Za-z0-9_+.-]+$/.test(library))
+				throw new ManifestError(file, `platforms["${platform}"].link: "${library}" is not a library name`);
+			collected.libraries.add(library);
+		}
+	}
 	for (const [key, value] of Object.entries(block)) {
-		if (!["modules", "preload", "include", "error", "warning"].includes(key))
+		if (!["modules", "preload", "include", "error", "warning", "link"].includes(key))
 			collected.settings[key] = ((key === "partitions") && (typeof value === "string")) ? resolve(dirname(file), value) : value;
 	}
 }
 
 export function resolveManifest(file: string, platform: string): Resolution {
-	const collected: Collected = { modules: new Map(), natives: new Set(), settings: {}, preload: [] };
+	const collected: Collected = { modules: new Map(), natives: new Set(), libraries: new Set(), settings: {}, preload: [] };
 	collect(collected, resolve(file), platform, new Set());
 	for (const specifier of collected.preload) {
 		if (!collected.modules.has(specifier) && !specifier.includes("*"))
 			throw new ManifestError(file, `preload names ${specifier}, which no module entry provides for ${platform}`);
 	}
-	return { modules: collected.modules, natives: [...collected.natives], settings: collected.settings, preload: collected.preload };
+	return { modules: collected.modules, natives: [...collected.natives], libraries: [...collected.libraries], settings: collected.settings, preload: collected.preload };
 }

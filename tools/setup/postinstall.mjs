@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const requirements = [
 	{ package: "gcc (or another C compiler as cc)", found: () => onPath("cc"), why: "compiles the XS simulator host" },
 	{ package: "make", found: () => onPath("make"), why: "builds the XS simulator host" },
-	{ package: "libmbedtls-dev", found: () => existsSync("/usr/include/mbedtls/version.h") || existsSync("/usr/include/mbedtls/build_info.h"), why: "the native crypto binding (AES-GCM, SHA-2, HKDF) in the host" },
+	{ package: "libmbedtls-dev", found: () => existsSync("/usr/include/mbedtls/version.h") || existsSync("/usr/include/mbedtls/build_info.h"), why: "the native crypto binding (AES-GCM, SHA-2, HMAC) in the host" },
 	{ package: "libsodium-dev", found: () => existsSync("/usr/include/sodium.h"), why: "X25519 and Ed25519 in the native crypto binding" },
 	{ package: "mosquitto", found: () => onPath("mosquitto") || existsSync("/usr/sbin/mosquitto"), why: "the broker the integration tests run against" },
 ];

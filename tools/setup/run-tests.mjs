@@ -21,7 +21,7 @@ if (!existsSync(join(root, "node_modules", "typescript")))
 run("compiling the tools", [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tools", "tsconfig.json")]);
 run("building the firmware", [join(root, "bin", "doorward.js"), "build"]);
 
-const suites = ["unit", "integration"].map((suite) => join(root, "build", "node", "tests", suite));
+const suites = ["unit", "integration", "conformance"].map((suite) => join(root, "build", "node", "tests", suite));
 const result = spawnSync(process.execPath, [
 	"--import", join(root, "tools", "setup", "register.mjs"),
 	"--test", "--test-reporter=spec", "--test-concurrency=2",

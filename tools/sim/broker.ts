@@ -37,7 +37,8 @@ function matches(expected: Credentials, username: string | undefined, password: 
 
 const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
 
-export async function startEmbeddedBroker(): Promise<EmbeddedBroker> {
+/** `tap` sees every byte that clients send to the broker, as a capture on the wire would. */
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promise<EmbeddedBroker> {
 	const device = credentials("device");
 	const phone = credentials("phone");
 	const roles = new WeakMap<object, "device" | "phone">();
@@ -63,6 +64,8 @@ export async function startEmbeddedBroker(): Promise<EmbeddedBroker> {
 	const server: Server = createServer((socket) => {
 		sockets.add(socket);
 		socket.on("close", () => sockets.delete(socket));
+		if (tap)
+			socket.on("data", (chunk: Buffer) => tap(chunk));
 		aedes.handle(socket);
 	});
 	await new Promise<void>((resolve, reject) => {

@@ -1,17 +1,20 @@
 /*
  * The simulated phone: the owner's app, reduced to what receives events. It
- * subscribes to every device's event topic, opens each event, drops
- * duplicates by event id (QoS 1 delivers at least once), and writes what it
- * received to disk.
+ * subscribes to the event topics, verifies and decrypts each event with the
+ * phone's own key (tools/phone/open.ts, independent of the firmware), drops
+ * duplicates by event id (QoS 1 delivers at least once), refuses replays by
+ * sequence number, and writes what it opened to disk.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
-import { openDevelopmentEnvelope } from "pipeline/envelope";
-import { decodeClip } from "pipeline/clip";
 import type { Credentials } from "./broker.js";
+import { openEvent, parseHeader } from "../phone/open.js";
+import type { OpenedEvent } from "../phone/open.js";
+import { phoneKeys } from "../phone/identity.js";
+import type { PhoneIdentity } from "../phone/identity.js";
 
 export interface ReceivedEvent {
 	readonly topic: string;
@@ -28,6 +31,8 @@ export interface ReceivedEvent {
 
 export interface PhoneOptions {
 	url: string;
+	/** The phone's identity; devices paired later are seen through it. */
+	identity: PhoneIdentity;
 	credentials?: Credentials;
 	outDir: string;
 	onEvent: (event: ReceivedEvent) => void;
@@ -62,52 +67,55 @@ export class SimulatedPhone {
 		return phone;
 	}
 
+	#queue: Promise<void> = Promise.resolve();
+
 	#receive(topic: string, payload: Buffer): void {
-		let opened: ReturnType<typeof openDevelopmentEnvelope>;
-		let clip: ReturnType<typeof decodeClip>;
+		// One event at a time, in arrival order, so sequence checks see them in order.
+		this.#queue = this.#queue.then(() => this.#open(topic, payload));
+	}
+
+	async #open(topic: string, payload: Buffer): Promise<void> {
+		const identity = this.#options.identity;
+		let opened: OpenedEvent;
 		try {
-			opened = openDevelopmentEnvelope(payload);
-			clip = decodeClip(opened.clip);
+			const { header } = parseHeader(payload);
+			if (this.#seen.has(header.eventId)) {
+				this.duplicates++;
+				return;
+			}
+			const device = identity.devices[header.deviceId];
+			if (!device)
+				throw new Error(`device ${header.deviceId} is not paired with this phone`);
+			opened = await openEvent(payload, phoneKeys(identity), Buffer.from(device.signingPublicKey, "hex"));
+			if (opened.header.seq <= device.lastSeq)
+				throw new Error(`replay: sequence ${opened.header.seq} is not after ${device.lastSeq}`);
+			device.lastSeq = opened.header.seq;
 		}
 		catch (error) {
 			this.rejected++;
 			this.#options.onWarning(`phone: event on ${topic} refused: ${(error as Error).message}`);
 			return;
 		}
-		const { header } = opened;
-		if (!/^[0-9a-f]{32}$/.test(header.eventId)) {
-			this.rejected++;
-			this.#options.onWarning(`phone: event on ${topic} refused: bad event id`);
-			return;
-		}
-		if (this.#seen.has(header.eventId)) {
-			this.duplicates++;
-			return;
-		}
+		const { header, metadata, frames: clipFrames } = opened;
 		this.#seen.add(header.eventId);
 		const folder = join(this.#options.outDir, header.eventId);
 		mkdirSync(folder, { recursive: true });
 		const envelope = join(folder, "event.dwe");
 		writeFileSync(envelope, payload);
-		const frames = clip.frames.map((frame, index) => {
+		const frames = clipFrames.map((frame, index) => {
 			const file = join(folder, `frame-${String(index).padStart(3, "0")}.jpg`);
 			writeFileSync(file, frame);
 			return file;
 		});
-		writeFileSync(join(folder, "event.json"), `${JSON.stringify({ topic, header, metadata: clip.metadata }, null, "\t")}\n`);
+		const clear = { deviceId: header.deviceId, eventId: header.eventId, seq: header.seq, time: header.time };
+		writeFileSync(join(folder, "event.json"), `${JSON.stringify({ topic, header: clear, metadata }, null, "\t")}\n`);
 		this.#options.onEvent({
-			topic, bytes: payload.length, eventId: header.eventId, deviceId: header.deviceId, kind: header.kind,
-			seq: header.seq, time: header.time, frames, envelope, metadata: { ...clip.metadata },
+			topic, bytes: payload.length, eventId: header.eventId, deviceId: header.deviceId, kind: String(metadata.kind ?? "unknown"),
+			seq: header.seq, time: header.time, frames, envelope, metadata,
 		});
 	}
 
 	async close(): Promise<void> {
 		await this.#client.endAsync(true);
 	}
-}
-
-export function phoneOutDir(base: string): string {
-	const folder = join(base, "phone");
-	mkdirSync(folder, { recursive: true });
-	return folder;
 }

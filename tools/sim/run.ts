@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadScene } from "./scene.js";
-import { SimulatedDevice, playTimeline } from "./world.js";
+import { SimulatedDevice, deviceSecretFor, playTimeline } from "./world.js";
+import { createPhone, loadPhone, rememberDevice, savePhone } from "../phone/identity.js";
+import type { PhoneIdentity } from "../phone/identity.js";
 import { SimulatedPhone } from "./phone.js";
 import type { ReceivedEvent } from "./phone.js";
 import { startEmbeddedBroker } from "./broker.js";
@@ -19,6 +21,8 @@ export interface SimOptions {
 	json: boolean;
 	out: string;
 	flash?: string;
+	/** A phone identity file (doorward phone keygen); a new phone each run without it. */
+	phone?: string;
 	timeoutSeconds: number;
 	/** Where human-readable progress goes (stderr). */
 	say: (line: string) => void;
@@ -56,6 +60,11 @@ export async function runSim(options: SimOptions): Promise<number> {
 	if (!options.flash)
 		rmSync(flashPath, { force: true }); // a new device every run unless --flash keeps one
 
+	const phoneFile = options.phone ? resolve(options.phone) : join(out, "phone.json");
+	const identity: PhoneIdentity = options.phone ? loadPhone(phoneFile) : createPhone("simulated phone");
+	if (!options.phone)
+		savePhone(phoneFile, identity);
+
 	let broker: EmbeddedBroker | undefined;
 	let target: { address: string; port: number; url: string; device?: Credentials; phone?: Credentials };
 	if (options.broker) {
@@ -73,6 +82,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 	try {
 		phone = await SimulatedPhone.connect({
 			url: target.url,
+			identity,
 			...(target.phone ? { credentials: target.phone } : {}),
 			outDir: join(out, "phone"),
 			onEvent: (event) => received(event),
@@ -88,6 +98,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 	const device = new SimulatedDevice({
 		build,
 		flashPath,
+		secretPath: deviceSecretFor(flashPath),
 		configuration: {
 			broker: { address: target.address, port: target.port, ...(target.device ?? {}) },
 			model: "doorward-sim",
@@ -113,7 +124,19 @@ export async function runSim(options: SimOptions): Promise<number> {
 			finish(0);
 	}
 
+	let pairing: Promise<void> | undefined;
 	device.on("status", (status) => {
+		// The owner pairs the phone as soon as the device is up (it is idempotent).
+		if (!pairing && (status.state !== "booting")) {
+			pairing = device.pair(identity.x25519PublicKey, identity.name).then((reply) => {
+				const fingerprint = rememberDevice(identity, reply);
+				savePhone(phoneFile, identity);
+				options.say(`world: phone paired with device ${reply.deviceId}, fingerprint ${fingerprint}`);
+			}, (error: Error) => {
+				options.say(`world: pairing failed: ${error.message}`);
+				finish(1);
+			});
+		}
 		if ((status.state === "online") && !stopTimeline) {
 			options.say(`world: device online; playing ${scene.file}`);
 			stopTimeline = playTimeline(device, scene);

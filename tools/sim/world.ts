@@ -8,11 +8,14 @@
  * u32 big-endian length, u8 type, payload.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
 import type { Scene } from "./scene.js";
+import type { PairingReply } from "../phone/identity.js";
 import type { SimulatorBuild } from "../build/firmware.js";
 
 export interface DeviceStatus {
@@ -23,8 +26,10 @@ export interface DeviceStatus {
 export interface DeviceOptions {
 	build: SimulatorBuild;
 	flashPath: string;
-	/** The configuration message the factory station sends when asked. */
-	configuration: Record<string, unknown>;
+	/** The per-device secret standing in for the eFuse key (see hardware/keystore/sim). */
+	secretPath: string;
+	/** The configuration the factory station sends when asked; without it, nobody answers. */
+	configuration?: Record<string, unknown>;
 	/** Lines the firmware writes (its log), without the newline. */
 	onLog?: (line: string) => void;
 }
@@ -47,6 +52,7 @@ export class SimulatedDevice extends EventEmitter {
 		const command = [
 			build.host, "--modules", build.moduleMap, "--main", "main", "--bridge", "3",
 			"--flash", options.flashPath, "--partitions", build.partitions,
+			"--device-secret", options.secretPath,
 		];
 		// For debugging the host: DOORWARD_HOST_WRAPPER="valgrind -q" (or "gdb -batch -ex run -ex bt --args").
 		const wrapper = process.env.DOORWARD_HOST_WRAPPER?.split(" ").filter(Boolean) ?? [];
@@ -94,6 +100,32 @@ export class SimulatedDevice extends EventEmitter {
 		this.#send(ToDevice.Motion, Buffer.of(1));
 	}
 
+	/** Pairs a phone over the local channel; resolves with the device's reply. */
+	pair(phonePublicKey: string, name: string): Promise<PairingReply> {
+		return this.#pairingRequest({ phone: phonePublicKey, name });
+	}
+
+	/** Removes a paired phone, by key id, over the local channel. */
+	unpair(keyId: string): Promise<PairingReply> {
+		return this.#pairingRequest({ remove: keyId });
+	}
+
+	#pairingRequest(request: Record<string, unknown>): Promise<PairingReply> {
+		return new Promise((resolve, reject) => {
+			const onReply = (reply: PairingReply) => {
+				this.off("exit", onExit);
+				resolve(reply);
+			};
+			const onExit = () => {
+				this.off("pair-reply", onReply);
+				reject(new Error("the device stopped before it answered the pairing request"));
+			};
+			this.once("pair-reply", onReply);
+			this.once("exit", onExit);
+			this.#send(ToDevice.Pair, Buffer.from(JSON.stringify(request)));
+		});
+	}
+
 	/** Cuts the power: the host exits at once, as the device would lose its RAM. */
 	async powerOff(): Promise<number | null> {
 		this.#stopCamera();
@@ -130,7 +162,8 @@ export class SimulatedDevice extends EventEmitter {
 	#handle(type: number, payload: Buffer): void {
 		switch (type) {
 		case ToWorld.ProvisionRequest:
-			this.#send(ToDevice.Provision, Buffer.from(JSON.stringify(this.#options.configuration)));
+			if (this.#options.configuration)
+				this.#send(ToDevice.Provision, Buffer.from(JSON.stringify(this.#options.configuration)));
 			break;
 		case ToWorld.Camera:
 			if (payload[0])
@@ -138,6 +171,15 @@ export class SimulatedDevice extends EventEmitter {
 			else
 				this.#stopCamera();
 			break;
+		case ToWorld.PairReply: {
+			try {
+				this.emit("pair-reply", JSON.parse(payload.toString("utf8")));
+			}
+			catch {
+				this.emit("warning", "device sent a pairing reply that is not JSON");
+			}
+			break;
+		}
 		case ToWorld.Status: {
 			let status: DeviceStatus;
 			try {
@@ -194,4 +236,12 @@ export function playTimeline(device: SimulatedDevice, scene: Scene): () => void 
 		for (const timer of timers)
 			clearTimeout(timer);
 	};
+}
+
+/** The device secret file beside a flash image, made on first use (the "eFuse" of that device). */
+export function deviceSecretFor(flashPath: string): string {
+	const path = `${flashPath}.efuse`;
+	if (!existsSync(path))
+		writeFileSync(path, randomBytes(32), { mode: 0o600 });
+	return path;
 }

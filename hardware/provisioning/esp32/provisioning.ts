@@ -17,6 +17,11 @@
  * configuration's "\n" are discarded. If the firmware refuses the
  * configuration it calls again, so the station sees a new request: that is
  * the refusal, and the reason is in the console log.
+ *
+ * Pairing uses the same port, at any time: a line that is a JSON object
+ * whose "doorward" member is "pair" is a pairing request (see src/main.ts
+ * for its fields), answered by one line of JSON. Only someone with the
+ * device in hand can reach this port.
  */
 import device from "embedded:provider/builtin";
 import Timer from "timer";
@@ -26,40 +31,79 @@ const repeatMs = 2000;
 const maxLine = 4096 - 12;
 const request = ArrayBuffer.fromString('{"doorward":"configuration-request","protocol":1}\n');
 
+type Serial = InstanceType<typeof device.io.Serial>;
+
+let serial: Serial | undefined;
+let waitingForConfiguration: ((line: ArrayBuffer) => void) | undefined;
+let pairingHandler: ((request: ArrayBuffer) => ArrayBuffer) | undefined;
+
+function isPairingRequest(line: ArrayBuffer): boolean {
+	try {
+		const message = JSON.parse(String.fromArrayBuffer(line));
+		return (typeof message === "object") && (message !== null) && (message.doorward === "pair");
+	}
+	catch {
+		return false;
+	}
+}
+
+function dispatch(line: ArrayBuffer): void {
+	if (pairingHandler && isPairingRequest(line)) {
+		serial!.write(pairingHandler(line).concat(ArrayBuffer.fromString("\n")));
+		return;
+	}
+	const resolve = waitingForConfiguration;
+	waitingForConfiguration = undefined;
+	resolve?.(line);
+}
+
+function open(): Serial {
+	if (serial)
+		return serial;
+	const { io: SerialPort, ...pins } = device.Serial.default as typeof device.Serial.default & { io: typeof device.io.Serial };
+	const line = new Uint8Array(maxLine);
+	let length = 0;
+	let overlong = false;
+	const port: Serial = new SerialPort({
+		...pins,
+		baud,
+		format: "buffer",
+		onReadable(count: number) {
+			const bytes = new Uint8Array(port.read(count) as ArrayBuffer);
+			for (const byte of bytes) {
+				if (byte !== 0x0A) {
+					if (length === maxLine)
+						overlong = true;
+					else
+						line[length++] = byte;
+					continue;
+				}
+				const end = (length && (line[length - 1] === 0x0D)) ? length - 1 : length;
+				const complete = !overlong && (end > 0);
+				overlong = false;
+				length = 0;
+				if (complete)
+					dispatch(line.slice(0, end).buffer);
+			}
+		},
+	});
+	serial = port;
+	return port;
+}
+
 export function requestConfiguration(): Promise<ArrayBuffer> {
 	return new Promise((resolve) => {
-		const { io: Serial, ...pins } = device.Serial.default as typeof device.Serial.default & { io: typeof device.io.Serial };
-		const line = new Uint8Array(maxLine);
-		let length = 0;
-		let overlong = false;
-		const serial = new Serial({
-			...pins,
-			baud,
-			format: "buffer",
-			onReadable(count: number) {
-				const bytes = new Uint8Array(serial.read(count) as ArrayBuffer);
-				for (const byte of bytes) {
-					if (byte !== 0x0A) {
-						if (length === maxLine)
-							overlong = true;
-						else
-							line[length++] = byte;
-						continue;
-					}
-					const end = (length && (line[length - 1] === 0x0D)) ? length - 1 : length;
-					const complete = !overlong && (end > 0);
-					overlong = false;
-					length = 0;
-					if (complete) {
-						Timer.clear(repeater);
-						serial.close();
-						resolve(line.slice(0, end).buffer);
-						return;
-					}
-				}
-			},
-		});
-		const repeater = Timer.repeat(() => serial.write(request), repeatMs);
-		serial.write(request);
+		const port = open();
+		const repeater = Timer.repeat(() => port.write(request), repeatMs);
+		waitingForConfiguration = (line) => {
+			Timer.clear(repeater);
+			resolve(line);
+		};
+		port.write(request);
 	});
+}
+
+export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void {
+	pairingHandler = handler;
+	open();
 }

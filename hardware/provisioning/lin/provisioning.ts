@@ -14,6 +14,9 @@
  * waits forever rather than receive the same refused message in a loop.
  */
 import Resource from "Resource";
+import { File } from "file";
+import Timer from "timer";
+import config from "mc/config";
 
 const configurationResource = "lin-configuration.json";
 
@@ -26,4 +29,27 @@ export function requestConfiguration(): Promise<ArrayBuffer> {
 	}
 	answered = true;
 	return new Promise((resolve) => resolve(new Resource(configurationResource).slice(0)));
+}
+
+/**
+ * Pairing on lin: write the request (one JSON object) to
+ * /tmp/doorward-pair.json; the reply appears in /tmp/doorward-pair-reply.json.
+ * /tmp is Moddable's file root on lin; only a local user can write there.
+ */
+export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void {
+	const requestPath = `${config.file.root}doorward-pair.json`;
+	const replyPath = `${config.file.root}doorward-pair-reply.json`;
+	if (File.exists(requestPath))
+		File.delete(requestPath); // a request left from before boot was not made to this boot
+	Timer.repeat(() => {
+		if (!File.exists(requestPath))
+			return;
+		const file = new File(requestPath);
+		const request = file.read(ArrayBuffer) as ArrayBuffer;
+		file.close();
+		File.delete(requestPath);
+		const reply = new File(replyPath, true);
+		reply.write(handler(request));
+		reply.close();
+	}, 500);
 }

@@ -13,3 +13,7 @@ export function requestConfiguration(): Promise<ArrayBuffer> {
 		send(ToWorld.ProvisionRequest);
 	});
 }
+
+export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void {
+	onMessage(ToDevice.Pair, (payload) => send(ToWorld.PairReply, handler(payload)));
+}

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <poll.h>
 
-#define BRIDGE_MAX_MESSAGE (4 * 1024 * 1024)
+#define BRIDGE_MAX_MESSAGE (16 * 1024 * 1024) /* a test vector can be 4 MiB and more */
 
 static xsSlot gListener;
 static int gListening = 0;

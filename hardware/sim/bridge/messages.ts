@@ -14,6 +14,10 @@ export const ToDevice = Object.freeze({
 	Frame: 3,
 	/** UTF-8 JSON device configuration: the factory's provisioning message. */
 	Provision: 4,
+	/** UTF-8 JSON pairing request: {"phone": X25519 public key hex, "name"}. */
+	Pair: 5,
+	/** Test only: a request to the crypto oracle (tests/xs/oracle.ts). */
+	OracleRequest: 0x10,
 } as const);
 
 /** From the device to the world. */
@@ -24,4 +28,8 @@ export const ToWorld = Object.freeze({
 	ProvisionRequest: 0x82,
 	/** UTF-8 JSON status: {"state": "ready" | "connected" | "published", ...}. */
 	Status: 0x83,
+	/** UTF-8 JSON pairing reply: the device's public keys and fingerprint, or an error. */
+	PairReply: 0x84,
+	/** Test only: the crypto oracle's answer. */
+	OracleReply: 0x90,
 } as const);

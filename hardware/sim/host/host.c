@@ -2,7 +2,7 @@
  * Doorward simulator host: runs the firmware's compiled modules on XS.
  *
  *   doorward-sim-host --modules MAP --main SPECIFIER
- *                     [--bridge FD] [--flash FILE --partitions CSV] [-- ARG...]
+ *                     [--bridge FD] [--flash FILE --partitions CSV] [--device-secret FILE] [-- ARG...]
  *
  * The loop below plays the part of Moddable's platform run loop on the
  * device: promise jobs first, then ready descriptors, then one due timer.
@@ -24,6 +24,7 @@
 
 const char *gHostFlashPath = NULL;
 const char *gHostPartitionsPath = NULL;
+const char *gHostDeviceSecretPath = NULL;
 int gHostBridgeFd = -1;
 
 static int gExitRequested = 0;
@@ -199,12 +200,15 @@ static void xs_host_native(xsMachine *the)
 /* Instances of a Native() base class are host objects with the named destructor. */
 static void xs_host_native_construct(xsMachine *the)
 {
-	xsmcVars(2);
+	xsmcVars(3);
 	xsmcGet(xsVar(0), xsFunction, xsID("destructor"));
 	xsDestructor destructor = (xsDestructor)xsmcGetHostData(xsVar(0));
 	xsmcGet(xsVar(1), xsTarget, xsID("prototype"));
-	xsResult = xsNewHostInstance(xsVar(1));
-	xsSetHostDestructor(xsResult, destructor);
+	/* A host object with the subclass's prototype: xsNewHostInstance makes a
+	 * host object only from a host prototype, and a TS class's is not one. */
+	xsResult = xsNewHostObject(destructor);
+	xsmcGet(xsVar(2), xsGlobal, xsID("Object"));
+	xsCall2(xsVar(2), xsID("setPrototypeOf"), xsResult, xsVar(1));
 }
 
 static void xs_host_native_class(xsMachine *the)
@@ -262,7 +266,7 @@ static void defineGlobals(xsMachine *the, int argc, char **argv)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: doorward-sim-host --modules MAP --main SPECIFIER [--bridge FD] [--flash FILE --partitions CSV] [-- ARG...]\n");
+	fprintf(stderr, "usage: doorward-sim-host --modules MAP --main SPECIFIER [--bridge FD] [--flash FILE --partitions CSV] [--device-secret FILE] [-- ARG...]\n");
 	exit(2);
 }
 
@@ -288,6 +292,8 @@ int main(int argc, char *argv[])
 			gHostFlashPath = argv[++argi];
 		else if (!strcmp(argv[argi], "--partitions"))
 			gHostPartitionsPath = argv[++argi];
+		else if (!strcmp(argv[argi], "--device-secret"))
+			gHostDeviceSecretPath = argv[++argi];
 		else
 			usage();
 	}

@@ -45,6 +45,7 @@ const char *hostXSVersion(void);
 /* From the command line; NULL or -1 when not given. */
 extern const char *gHostFlashPath;
 extern const char *gHostPartitionsPath;
+extern const char *gHostDeviceSecretPath;
 extern int gHostBridgeFd;
 
 #endif

@@ -1,0 +1,60 @@
+/*
+ * The paired phones: the only readers of what the camera sees. Kept in the
+ * keystore, so that nobody with the flash chip alone can add a reader.
+ */
+import { read, write } from "hardware/keystore";
+import { maxRecipients, keyId } from "crypto/envelope";
+import type { Recipient } from "crypto/envelope";
+import { fromHex, toHex, utf8Decode, utf8Encode } from "util/bytes";
+
+const entry = "recipients";
+
+export interface PairedPhone extends Recipient {
+	readonly name: string;
+	readonly keyId: string;
+	readonly pairedAt: number;
+}
+
+interface Stored {
+	publicKey: string;
+	name: string;
+	pairedAt: number;
+}
+
+export function loadRecipients(): PairedPhone[] {
+	const stored = read(entry);
+	if (!stored)
+		return [];
+	const list = JSON.parse(utf8Decode(stored)) as Stored[];
+	return list.map((phone) => {
+		const publicKey = fromHex(phone.publicKey);
+		return Object.freeze({ publicKey, name: phone.name, pairedAt: phone.pairedAt, keyId: toHex(keyId(publicKey)) });
+	});
+}
+
+export function validPhoneName(name: unknown): name is string {
+	return (typeof name === "string") && (name.length >= 1) && (name.length <= 64) && ![...name].some((c) => c.charCodeAt(0) < 0x20);
+}
+
+/** Adds a phone (or renames one already paired). Returns the new list. */
+export function addRecipient(publicKey: Uint8Array, name: string, now: number): PairedPhone[] {
+	if (publicKey.length !== 32)
+		throw new RangeError("pairing: the phone key must be a 32-byte X25519 public key");
+	if (!validPhoneName(name))
+		throw new RangeError("pairing: the phone name must be 1 to 64 printable characters");
+	const phones = loadRecipients().filter((phone) => toHex(phone.publicKey) !== toHex(publicKey));
+	if (phones.length >= maxRecipients)
+		throw new RangeError(`pairing: ${maxRecipients} phones are paired already`);
+	phones.push(Object.freeze({ publicKey, name, pairedAt: now, keyId: toHex(keyId(publicKey)) }));
+	const stored: Stored[] = phones.map((phone) => ({ publicKey: toHex(phone.publicKey), name: phone.name, pairedAt: phone.pairedAt }));
+	write(entry, utf8Encode(JSON.stringify(stored)));
+	return phones;
+}
+
+/** Removes a phone by key id; events sealed afterwards exclude it. */
+export function removeRecipient(keyIdHex: string): PairedPhone[] {
+	const phones = loadRecipients().filter((phone) => phone.keyId !== keyIdHex);
+	const stored: Stored[] = phones.map((phone) => ({ publicKey: toHex(phone.publicKey), name: phone.name, pairedAt: phone.pairedAt }));
+	write(entry, utf8Encode(JSON.stringify(stored)));
+	return phones;
+}

@@ -1,0 +1,107 @@
+/*
+ * What the broker sees: captured byte for byte, it holds no frame, no
+ * metadata, no kind; a phone that was removed cannot open what follows; a
+ * tampered event opens nowhere.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simulatorBuild } from "../../tools/build/firmware.js";
+import { startEmbeddedBroker } from "../../tools/sim/broker.js";
+import { SimulatedPhone } from "../../tools/sim/phone.js";
+import type { ReceivedEvent } from "../../tools/sim/phone.js";
+import { loadScene } from "../../tools/sim/scene.js";
+import { defaultScene } from "../../tools/sim/run.js";
+import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
+import type { DeviceStatus } from "../../tools/sim/world.js";
+import { createPhone, rememberDevice, phoneKeys } from "../../tools/phone/identity.js";
+import { openEvent } from "../../tools/phone/open.js";
+
+const build = simulatorBuild();
+
+function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000): Promise<T> {
+	return new Promise((resolve, reject) => {
+		const started = Date.now();
+		const poll = setInterval(() => {
+			const value = check();
+			if (value !== undefined) {
+				clearInterval(poll);
+				resolve(value);
+			}
+			else if (Date.now() - started > timeoutMs) {
+				clearInterval(poll);
+				reject(new Error(`timed out waiting for ${what}`));
+			}
+		}, 20);
+	});
+}
+
+test("the broker relays only ciphertext; a removed phone reads nothing new; tampering is refused", async () => {
+	const captured: Buffer[] = [];
+	const broker = await startEmbeddedBroker((bytes) => captured.push(Buffer.from(bytes)));
+	const owner = createPhone("owner");
+	const former = createPhone("former");
+	const ownerEvents: ReceivedEvent[] = [];
+	const formerEvents: ReceivedEvent[] = [];
+	const formerWarnings: string[] = [];
+	const out = mkdtempSync(join(tmpdir(), "doorward-confidential-"));
+	const ownerPhone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(out, "owner"), onEvent: (e) => ownerEvents.push(e), onWarning: () => {} });
+	const formerPhone = await SimulatedPhone.connect({ url: broker.url, identity: former, credentials: broker.phone, outDir: join(out, "former"), onEvent: (e) => formerEvents.push(e), onWarning: (w) => formerWarnings.push(w) });
+	const flash = join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin");
+	const statuses: DeviceStatus[] = [];
+	const device = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash), configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test" } });
+	device.setScene(loadScene(defaultScene));
+	device.on("status", (status: DeviceStatus) => statuses.push(status));
+	try {
+		await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
+		rememberDevice(owner, await device.pair(owner.x25519PublicKey, owner.name));
+		rememberDevice(former, await device.pair(former.x25519PublicKey, former.name));
+		await waitFor("online", () => statuses.find((status) => status.state === "online"));
+
+		device.press();
+		await waitFor("the first event at both phones", () => (ownerEvents.length && formerEvents.length) ? true : undefined);
+		assert.equal(ownerEvents[0].frames.length, 4);
+		assert.equal(formerEvents[0].eventId, ownerEvents[0].eventId);
+
+		const formerKeyId = (await import("node:crypto")).createHash("sha256").update(Buffer.from(former.x25519PublicKey, "hex")).digest("hex").slice(0, 16);
+		const removed = await device.unpair(formerKeyId);
+		assert.equal(removed.ok, true);
+		await new Promise((resolve) => setTimeout(resolve, 1100));
+		device.press();
+		await waitFor("the second event at the owner", () => ownerEvents[1]);
+		await waitFor("the former phone's refusal", () => formerWarnings.find((w) => /not a recipient/.test(w)));
+		assert.equal(formerEvents.length, 1, "the removed phone opened nothing new");
+
+		// Every byte the device sent the broker: no frame, no clip metadata.
+		const wire = Buffer.concat(captured);
+		const frames = readdirSync(join(defaultScene, "frames")).map((name) => readFileSync(join(defaultScene, "frames", name)));
+		for (const frame of frames) {
+			for (let offset = 0; offset + 32 <= frame.length; offset += 512)
+				assert.equal(wire.indexOf(frame.subarray(offset, offset + 32)), -1, "a 32-byte run of a frame crossed the broker");
+		}
+		for (const word of ["DWC1", "frameCount", "\"kind\"", "ring", "motion", "jpeg"])
+			assert.equal(wire.indexOf(Buffer.from(word)), -1, `"${word}" crossed the broker in clear`);
+		assert.ok(wire.length > 2 * 4096, "the events did cross the broker");
+
+		// A byte flipped anywhere in a captured event is refused.
+		const envelope = readFileSync(ownerEvents[1].envelope);
+		const device0 = owner.devices[ownerEvents[1].deviceId];
+		for (const offset of [0, 5, 9, 41, 57, 70, 92, 100, 140, 200, 260, envelope.length - 1]) {
+			if (offset >= envelope.length)
+				continue;
+			const tampered = Buffer.from(envelope);
+			tampered[offset] ^= 1;
+			await assert.rejects(openEvent(tampered, phoneKeys(owner), Buffer.from(device0.signingPublicKey, "hex")), /event:/, `byte ${offset}`);
+		}
+		await assert.rejects(openEvent(envelope.subarray(0, envelope.length - 1), phoneKeys(owner), Buffer.from(device0.signingPublicKey, "hex")), /truncated or extended/);
+		await assert.rejects(openEvent(envelope, phoneKeys(former), Buffer.from(device0.signingPublicKey, "hex")), /not a recipient/);
+	}
+	finally {
+		await device.powerOff();
+		await ownerPhone.close();
+		await formerPhone.close();
+		await broker.close();
+	}
+});

@@ -1,0 +1,80 @@
+/*
+ * `doorward phone keygen`, `doorward pair` and `doorward open`: the owner's
+ * app, as commands.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createPhone, loadPhone, phoneKeys, rememberDevice, savePhone, PhoneFileError } from "./identity.js";
+import { openEvent, parseHeader } from "./open.js";
+import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
+import { simulatorBuild } from "../build/firmware.js";
+
+export { PhoneFileError };
+
+export function keygen(out: string, name: string, say: (line: string) => void): void {
+	const file = resolve(out);
+	if (existsSync(file))
+		throw new PhoneFileError(`${file}: exists; refusing to overwrite a phone's private key`);
+	const phone = createPhone(name);
+	savePhone(file, phone);
+	say(`phone ${name}: key id ${phone.x25519PublicKey.slice(0, 16)}..., written to ${file} (mode 0600)`);
+}
+
+/**
+ * Pairs a phone with the simulated device whose flash is `flash`, over the
+ * device's local channel (the bridge, as a phone would use the device's
+ * pairing mode in person). With `fingerprint`, the one on the device's label,
+ * a device whose keys do not match it is refused.
+ */
+export async function pair(phoneFile: string, flash: string, fingerprint: string | undefined, say: (line: string) => void): Promise<number> {
+	const phone = loadPhone(phoneFile);
+	const flashPath = resolve(flash);
+	mkdirSync(join(flashPath, ".."), { recursive: true });
+	const device = new SimulatedDevice({
+		build: simulatorBuild(),
+		flashPath,
+		secretPath: deviceSecretFor(flashPath),
+		onLog: (line) => say(`device | ${line}`),
+	});
+	try {
+		await new Promise<void>((resolveBoot, reject) => {
+			device.on("status", (status) => (status.state !== "booting") && resolveBoot());
+			device.once("exit", () => reject(new Error("the device stopped while booting")));
+		});
+		const reply = await device.pair(phone.x25519PublicKey, phone.name);
+		const shown = rememberDevice(phone, reply, fingerprint);
+		savePhone(resolve(phoneFile), phone);
+		say(`paired: device ${reply.deviceId}, fingerprint ${shown}`);
+		return 0;
+	}
+	finally {
+		await device.powerOff();
+	}
+}
+
+/** Verifies and decrypts a captured event; writes its frames and metadata beside it, or to `out`. */
+export async function open(phoneFile: string, event: string, out: string | undefined, print: (line: string) => void): Promise<number> {
+	const phone = loadPhone(phoneFile);
+	let envelope: Uint8Array;
+	try {
+		envelope = readFileSync(event);
+	}
+	catch (error) {
+		throw new PhoneFileError(`${event}: cannot read (${(error as NodeJS.ErrnoException).code})`);
+	}
+	const { header } = parseHeader(envelope);
+	const device = phone.devices[header.deviceId];
+	if (!device)
+		throw new PhoneFileError(`${event}: from device ${header.deviceId}, which this phone has not paired with`);
+	const opened = await openEvent(envelope, phoneKeys(phone), Buffer.from(device.signingPublicKey, "hex"));
+	const folder = resolve(out ?? join(resolve(event, ".."), `opened-${header.eventId}`));
+	mkdirSync(folder, { recursive: true });
+	const frames = opened.frames.map((frame, index) => {
+		const file = join(folder, `frame-${String(index).padStart(3, "0")}.jpg`);
+		writeFileSync(file, frame);
+		return file;
+	});
+	writeFileSync(join(folder, "event.json"), `${JSON.stringify({ header: { deviceId: header.deviceId, eventId: header.eventId, seq: header.seq, time: header.time }, metadata: opened.metadata }, null, "\t")}\n`);
+	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, frames }));
+	return 0;
+}
