@@ -39,6 +39,7 @@ function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000)
 }
 
 interface Rig {
+	identity: ReturnType<typeof createPhone>;
 	broker: EmbeddedBroker;
 	phone: SimulatedPhone;
 	received: ReceivedEvent[];
@@ -56,7 +57,7 @@ async function rig(): Promise<Rig> {
 	const phone = await SimulatedPhone.connect({ url: broker.url, identity, credentials: broker.phone, outDir: out, onEvent: (event) => received.push(event), onWarning: (line) => log.push(line) });
 	const devices: SimulatedDevice[] = [];
 	return {
-		broker, phone, received, log,
+		identity, broker, phone, received, log,
 		async boot(flashPath) {
 			const statuses: DeviceStatus[] = [];
 			const device = new SimulatedDevice({
@@ -130,8 +131,8 @@ test("after a power cut the device keeps its identity and its sequence", async (
 	}
 });
 
-test("two simulated devices never share an identity", async () => {
-	const { received, boot, close } = await rig();
+test("two simulated devices never share an identity or a key", async () => {
+	const { identity, received, boot, close } = await rig();
 	try {
 		const a = await boot(join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin"));
 		const b = await boot(join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin"));
@@ -140,6 +141,10 @@ test("two simulated devices never share an identity", async () => {
 		await waitFor("an event from each", () => (received.length >= 2) ? true : undefined);
 		assert.notEqual(received[0].deviceId, received[1].deviceId);
 		assert.notEqual(received[0].topic, received[1].topic);
+		const keys = Object.values(identity.devices);
+		assert.equal(keys.length, 2);
+		assert.notEqual(keys[0].signingPublicKey, keys[1].signingPublicKey);
+		assert.notEqual(keys[0].agreementPublicKey, keys[1].agreementPublicKey);
 	}
 	finally {
 		await close();
