@@ -4,6 +4,7 @@
  * tampered event opens nowhere.
  */
 import { test } from "node:test";
+import { waitFor } from "../support/wait.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,22 +22,6 @@ import { openEvent } from "../../tools/phone/open.js";
 
 const build = simulatorBuild();
 
-function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000): Promise<T> {
-	return new Promise((resolve, reject) => {
-		const started = Date.now();
-		const poll = setInterval(() => {
-			const value = check();
-			if (value !== undefined) {
-				clearInterval(poll);
-				resolve(value);
-			}
-			else if (Date.now() - started > timeoutMs) {
-				clearInterval(poll);
-				reject(new Error(`timed out waiting for ${what}`));
-			}
-		}, 20);
-	});
-}
 
 test("the broker relays only ciphertext; a removed phone reads nothing new; tampering is refused", async () => {
 	const captured: Buffer[] = [];

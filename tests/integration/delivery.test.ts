@@ -3,6 +3,7 @@
  * connection, and keeps its identity and sequence across a power cut.
  */
 import { test } from "node:test";
+import { waitFor } from "../support/wait.js";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,22 +22,6 @@ import type { DeviceStatus } from "../../tools/sim/world.js";
 const build = simulatorBuild();
 const scene = loadScene(defaultScene);
 
-function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000): Promise<T> {
-	return new Promise((resolve, reject) => {
-		const started = Date.now();
-		const poll = setInterval(() => {
-			const value = check();
-			if (value !== undefined) {
-				clearInterval(poll);
-				resolve(value);
-			}
-			else if (Date.now() - started > timeoutMs) {
-				clearInterval(poll);
-				reject(new Error(`timed out waiting for ${what}`));
-			}
-		}, 20);
-	});
-}
 
 interface Rig {
 	identity: ReturnType<typeof createPhone>;

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { simulatorBuild, projectRoot } from "../build/firmware.js";
 import { deviceSecretFor } from "../sim/world.js";
 import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
+import { BridgeLink } from "../sim/bridge.js";
 
 export type Reply = Record<string, unknown> & { ok: boolean; error?: string };
 
@@ -22,8 +23,7 @@ export function sharedFolder(): string | undefined {
 
 export class XsOracle {
 	#process: ChildProcess;
-	#bridge: Duplex;
-	#input = Buffer.alloc(0);
+	#bridge: BridgeLink;
 	#pending = new Map<number, (reply: Reply) => void>();
 	#next = 1;
 	#exited = false;
@@ -37,8 +37,7 @@ export class XsOracle {
 			"--flash", flash, "--partitions", build.partitions, "--device-secret", deviceSecretFor(flash),
 		], { stdio: ["ignore", "ignore", "pipe", "pipe"] });
 		this.#process.stderr!.on("data", (chunk) => (this.stderr += chunk));
-		this.#bridge = this.#process.stdio[3] as Duplex;
-		this.#bridge.on("data", (chunk: Buffer) => this.#receive(chunk));
+		this.#bridge = new BridgeLink(this.#process.stdio[3] as Duplex, (type, payload) => this.#receive(type, payload));
 		this.#process.on("exit", () => {
 			this.#exited = true;
 			for (const resolve of this.#pending.values())
@@ -52,39 +51,27 @@ export class XsOracle {
 		const json = Buffer.from(JSON.stringify({ ...fields, id }));
 		const payload = Buffer.concat([Buffer.alloc(4), json, attachment]);
 		payload.writeUInt32BE(json.length, 0);
-		const header = Buffer.alloc(5);
-		header.writeUInt32BE(payload.length + 1, 0);
-		header[4] = ToDevice.OracleRequest;
 		return new Promise((resolve) => {
 			if (this.#exited) {
 				resolve({ ok: false, error: `the XS host has exited: ${this.stderr.trim().split("\n").pop()}` });
 				return;
 			}
 			this.#pending.set(id, resolve);
-			this.#bridge.write(Buffer.concat([header, payload]));
+			this.#bridge.send(ToDevice.OracleRequest, payload);
 		});
 	}
 
-	#receive(chunk: Buffer): void {
-		this.#input = Buffer.concat([this.#input, chunk]);
-		while (this.#input.length >= 5) {
-			const length = this.#input.readUInt32BE(0);
-			if (this.#input.length < 4 + length)
-				break;
-			const type = this.#input[4];
-			const payload = this.#input.subarray(5, 4 + length);
-			this.#input = this.#input.subarray(4 + length);
-			if (type !== ToWorld.OracleReply)
-				continue;
-			const jsonLength = payload.readUInt32BE(0);
-			const reply = JSON.parse(payload.subarray(4, 4 + jsonLength).toString("utf8")) as Reply & { id: number };
-			this.#pending.get(reply.id)?.(reply);
-			this.#pending.delete(reply.id);
-		}
+	#receive(type: number, payload: Buffer): void {
+		if (type !== ToWorld.OracleReply)
+			return;
+		const jsonLength = payload.readUInt32BE(0);
+		const reply = JSON.parse(payload.subarray(4, 4 + jsonLength).toString("utf8")) as Reply & { id: number };
+		this.#pending.get(reply.id)?.(reply);
+		this.#pending.delete(reply.id);
 	}
 
 	async close(): Promise<void> {
-		this.#bridge.destroy();
+		this.#bridge.close();
 		await new Promise((resolve) => this.#process.once("exit", resolve).kill());
 	}
 }

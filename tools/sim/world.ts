@@ -15,6 +15,7 @@ import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
 import type { Scene } from "./scene.js";
+import { BridgeLink } from "./bridge.js";
 import type { PairingReply } from "../phone/identity.js";
 import type { SimulatorBuild } from "../build/firmware.js";
 
@@ -37,8 +38,7 @@ export interface DeviceOptions {
 /** A simulated device: its process, its bridge and its peripherals. */
 export class SimulatedDevice extends EventEmitter {
 	#process: ChildProcess;
-	#bridge: Duplex;
-	#input = Buffer.alloc(0);
+	#bridge: BridgeLink;
 	#options: DeviceOptions;
 	#scene: Scene | undefined;
 	#camera: { timer: NodeJS.Timeout; next: number } | undefined;
@@ -58,9 +58,7 @@ export class SimulatedDevice extends EventEmitter {
 		const wrapper = process.env.DOORWARD_HOST_WRAPPER?.split(" ").filter(Boolean) ?? [];
 		command.unshift(...wrapper);
 		this.#process = spawn(command[0], command.slice(1), { stdio: ["ignore", "inherit", "pipe", "pipe"] });
-		this.#bridge = this.#process.stdio[3] as Duplex;
-		this.#bridge.on("data", (chunk: Buffer) => this.#receive(chunk));
-		this.#bridge.on("error", () => {}); // the device powering off closes it; exit reports that
+		this.#bridge = new BridgeLink(this.#process.stdio[3] as Duplex, (type, payload) => this.#handle(type, payload));
 		let pending = "";
 		this.#process.stderr!.setEncoding("utf8");
 		this.#process.stderr!.on("data", (text: string) => {
@@ -129,8 +127,7 @@ export class SimulatedDevice extends EventEmitter {
 	/** Cuts the power: the host exits at once, as the device would lose its RAM. */
 	async powerOff(): Promise<number | null> {
 		this.#stopCamera();
-		this.#bridge.end();
-		this.#bridge.destroy();
+		this.#bridge.close();
 		const timeout = setTimeout(() => this.#process.kill("SIGKILL"), 2000);
 		const code = await this.#exited;
 		clearTimeout(timeout);
@@ -138,25 +135,7 @@ export class SimulatedDevice extends EventEmitter {
 	}
 
 	#send(type: number, payload: Buffer): void {
-		if (this.#bridge.destroyed || !this.#bridge.writable)
-			return;
-		const header = Buffer.alloc(5);
-		header.writeUInt32BE(payload.length + 1, 0);
-		header[4] = type;
-		this.#bridge.write(Buffer.concat([header, payload]));
-	}
-
-	#receive(chunk: Buffer): void {
-		this.#input = Buffer.concat([this.#input, chunk]);
-		while (this.#input.length >= 5) {
-			const length = this.#input.readUInt32BE(0);
-			if (this.#input.length < 4 + length)
-				break;
-			const type = this.#input[4];
-			const payload = this.#input.subarray(5, 4 + length);
-			this.#input = this.#input.subarray(4 + length);
-			this.#handle(type, payload);
-		}
+		this.#bridge.send(type, payload);
 	}
 
 	#handle(type: number, payload: Buffer): void {
