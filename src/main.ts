@@ -21,7 +21,7 @@ import { log } from "device/log";
 import Counter from "store/counter";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
-import { MemoryOutbox } from "store/outbox";
+import { FlashOutbox } from "store/flash-outbox";
 import { onPairingRequest, requestConfiguration } from "hardware/provisioning";
 import { now } from "hardware/clock";
 import { fromHex, toHex, utf8Decode, utf8Encode } from "util/bytes";
@@ -30,7 +30,8 @@ import { show } from "hardware/status";
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
 const sequenceSector = 2;
-const outboxCapacity = 16;
+/** The partition that holds events until the broker acknowledges them. */
+const outboxPartition = "outbox";
 
 async function configure(flash: FlashRegion): Promise<Configuration> {
 	const stored = loadConfiguration(flash);
@@ -102,7 +103,9 @@ async function boot(): Promise<void> {
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash);
 
-	const outbox = new MemoryOutbox(outboxCapacity);
+	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));
+	if (outbox.length)
+		log.info(`${outbox.length} events from before the restart are waiting to be published`);
 	let publisher: Publisher | undefined = undefined;
 	const client = new MqttClient({
 		address: configuration.broker.address,

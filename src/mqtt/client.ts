@@ -4,18 +4,30 @@
  * with capped exponential backoff and jitter from the hardware RNG.
  *
  * Sending is paced by the socket's writable count: packets are queued as
- * views and written as space frees up, so a large payload is never copied.
+ * views, or as a source read on demand (an event on flash), and written as
+ * space frees up, so a large payload is never held in memory whole.
  */
 import TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { ticks } from "hardware/clock";
 import { below } from "hardware/random";
 import {
-	PacketType, PacketDecoder, MalformedPacket, encodeConnect, encodePublishHeader, encodePuback, encodeSubscribe,
+	PacketType, PacketDecoder, MalformedPacket, encodeConnect, encodePublishHeader, encodePuback, encodeSubscribe, encodeUnsubscribe,
 	pingreq, disconnect, decodeConnack, decodePacketId, decodePublish,
 } from "./packet";
 import type { IncomingPublish, RawPacket } from "./packet";
 import { totalLength, utf8Encode } from "util/bytes";
+
+/** A payload read piece by piece as the socket takes it (for example from flash). */
+export interface PayloadSource {
+	readonly length: number;
+	read(offset: number, count: number): Uint8Array;
+}
+
+type Outgoing = Uint8Array | { source: PayloadSource; offset: number };
+
+/** The most a source is asked for at once: one flash sector. */
+const sourceChunk = 4096;
 
 export interface ClientOptions {
 	address: string;
@@ -43,7 +55,7 @@ export default class MqttClient {
 	#state: State = "idle";
 	#socket: TCP | undefined;
 	#decoder: PacketDecoder;
-	#out: Uint8Array[] = [];
+	#out: Outgoing[] = [];
 	#writable = 0;
 	#nextPacketId = 1;
 	#attempts = 0;
@@ -76,15 +88,31 @@ export default class MqttClient {
 	}
 
 	/** Queues a PUBLISH; returns its packet identifier (0 for QoS 0). Only while connected. */
-	publish(topic: string, payload: Uint8Array | readonly Uint8Array[], qos: 0 | 1, dup = false, packetId?: number): number {
+	publish(topic: string, payload: Uint8Array | readonly Uint8Array[] | PayloadSource, qos: 0 | 1, dup = false, packetId?: number): number {
 		if (this.#state !== "connected")
 			throw new Error("mqtt: not connected");
-		const parts = (payload instanceof Uint8Array) ? [payload] : payload;
-		const length = totalLength(parts);
 		const id = qos ? (packetId ?? this.#allocatePacketId()) : 0;
-		this.#send(encodePublishHeader(topic, length, qos, id, dup));
-		for (const part of parts)
-			this.#send(part);
+		if ((payload instanceof Uint8Array) || Array.isArray(payload)) {
+			const parts = (payload instanceof Uint8Array) ? [payload] : payload as readonly Uint8Array[];
+			this.#send(encodePublishHeader(topic, totalLength(parts), qos, id, dup));
+			for (const part of parts)
+				this.#send(part);
+		}
+		else {
+			const source = payload as PayloadSource;
+			this.#send(encodePublishHeader(topic, source.length, qos, id, dup));
+			if (source.length)
+				this.#out.push({ source, offset: 0 });
+			this.#pump();
+		}
+		return id;
+	}
+
+	unsubscribe(filters: readonly string[]): number {
+		if (this.#state !== "connected")
+			throw new Error("mqtt: not connected");
+		const id = this.#allocatePacketId();
+		this.#send(encodeUnsubscribe(id, filters));
 		return id;
 	}
 
@@ -215,13 +243,24 @@ export default class MqttClient {
 		const socket = this.#socket;
 		while (socket && this.#out.length && (this.#writable > 0)) {
 			const first = this.#out[0];
-			const part = (first.length <= this.#writable) ? first : first.subarray(0, this.#writable);
-			socket.write(part);
-			this.#writable -= part.length;
-			if (part === first)
-				this.#out.shift();
-			else
-				this.#out[0] = first.subarray(part.length);
+			if (first instanceof Uint8Array) {
+				const part = (first.length <= this.#writable) ? first : first.subarray(0, this.#writable);
+				socket.write(part);
+				this.#writable -= part.length;
+				if (part === first)
+					this.#out.shift();
+				else
+					this.#out[0] = first.subarray(part.length);
+			}
+			else {
+				const count = Math.min(this.#writable, sourceChunk, first.source.length - first.offset);
+				const part = first.source.read(first.offset, count);
+				socket.write(part);
+				this.#writable -= part.length;
+				first.offset += part.length;
+				if (first.offset === first.source.length)
+					this.#out.shift();
+			}
 			this.#lastSent = ticks();
 		}
 	}

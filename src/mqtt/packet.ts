@@ -132,6 +132,13 @@ export function encodeSubscribe(packetId: number, filters: readonly { filter: st
 	return packet((PacketType.Subscribe << 4) | 2, concat(parts));
 }
 
+export function encodeUnsubscribe(packetId: number, filters: readonly string[]): Uint8Array {
+	checkPacketId(packetId);
+	if (!filters.length)
+		throw new RangeError("mqtt: UNSUBSCRIBE needs at least one filter (§3.10.3)");
+	return packet((PacketType.Unsubscribe << 4) | 2, concat([u16(packetId), ...filters.map((filter) => utf8Field(filter, "topic filter"))]));
+}
+
 export const pingreq = Uint8Array.of(PacketType.Pingreq << 4, 0);
 export const disconnect = Uint8Array.of(PacketType.Disconnect << 4, 0);
 

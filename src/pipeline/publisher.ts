@@ -5,10 +5,15 @@
  * in flight is sent again, and the phone drops the duplicate by event id.
  */
 import type { Outbox, OutboundEvent } from "store/outbox";
+import type { PayloadSource } from "mqtt/client";
 
 export interface PublishChannel {
 	readonly connected: boolean;
-	publish(topic: string, payload: readonly Uint8Array[], qos: 0 | 1): number;
+	publish(topic: string, payload: readonly Uint8Array[] | PayloadSource, qos: 0 | 1): number;
+}
+
+function isSource(event: OutboundEvent): event is OutboundEvent & PayloadSource {
+	return typeof (event as Partial<PayloadSource>).read === "function";
 }
 
 export default class Publisher {
@@ -34,7 +39,8 @@ export default class Publisher {
 		const event = this.#outbox.peek();
 		if (!event)
 			return;
-		const packetId = this.#channel.publish(event.topic, event.payload, 1);
+		// An event on flash is streamed from there; one in RAM is sent as it is.
+		const packetId = this.#channel.publish(event.topic, isSource(event) ? event : event.payload, 1);
 		this.#inFlight = { event, packetId };
 	}
 

@@ -6,8 +6,9 @@
  * a doorbell ring is never dropped for a motion event, and when the queue
  * holds nothing but rings the new event is refused (the caller logs it).
  *
- * This queue lives in RAM: a power cut loses what it holds. The persistent
- * flash-backed queue replaces it behind the same interface.
+ * The firmware's queue is on flash (flash-outbox.ts). MemoryOutbox below
+ * keeps the same policy in RAM: the reference the flash queue's tests
+ * compare against.
  */
 export type EventKind = "ring" | "motion" | "face";
 
@@ -21,6 +22,8 @@ export interface OutboundEvent {
 
 export interface Outbox {
 	readonly length: number;
+	/** The queued events' ids, oldest first. */
+	readonly eventIds: readonly string[];
 	/** Adds an event; returns the event dropped to make room, if any. Throws when it cannot make room. */
 	put(event: OutboundEvent): OutboundEvent | undefined;
 	peek(): OutboundEvent | undefined;
@@ -40,6 +43,10 @@ export class MemoryOutbox implements Outbox {
 
 	get length(): number {
 		return this.#events.length;
+	}
+
+	get eventIds(): readonly string[] {
+		return this.#events.map((event) => event.eventId);
 	}
 
 	put(event: OutboundEvent): OutboundEvent | undefined {

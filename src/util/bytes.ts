@@ -95,8 +95,11 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
 
 let crcTable: Uint32Array | undefined;
 
-/** CRC-32 (IEEE 802.3), for detecting torn or stale flash records; not a MAC. */
-export function crc32(bytes: Uint8Array): number {
+/**
+ * CRC-32 (IEEE 802.3), for detecting torn or stale flash records; not a MAC.
+ * Chains: crc32(b, crc32(a)) is crc32(a || b).
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
 	if (!crcTable) {
 		crcTable = new Uint32Array(256);
 		for (let n = 0; n < 256; n++) {
@@ -106,7 +109,7 @@ export function crc32(bytes: Uint8Array): number {
 			crcTable[n] = c >>> 0;
 		}
 	}
-	let crc = 0xFFFFFFFF;
+	let crc = (previous ^ 0xFFFFFFFF) >>> 0;
 	for (let i = 0; i < bytes.length; i++)
 		crc = crcTable[(crc ^ bytes[i]) & 0xFF] ^ (crc >>> 8);
 	return (crc ^ 0xFFFFFFFF) >>> 0;

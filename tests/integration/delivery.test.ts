@@ -135,3 +135,29 @@ test("two simulated devices never share an identity or a key", async () => {
 		await close();
 	}
 });
+
+test("events recorded while the broker is down survive a power cut and are delivered after it", async () => {
+	const { broker, received, log, boot, close } = await rig();
+	try {
+		const flash = join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin");
+		const first = await boot(flash);
+		await broker.stop();
+		await waitFor("the device to notice", () => first.statuses.find((status) => status.state === "offline"));
+		for (let i = 0; i < 3; i++) {
+			first.device.press();
+			await new Promise((resolve) => setTimeout(resolve, 1100));
+		}
+		await waitFor("three events on flash", () => (log.filter((line) => /ring event .* queued/.test(line)).length >= 3) ? true : undefined);
+		await first.device.powerOff();
+		assert.equal(received.length, 0, "nothing was delivered while the broker was down");
+		await broker.restart();
+		await boot(flash);
+		await waitFor("the three events at the phone", () => (received.length >= 3) ? true : undefined, 60000);
+		assert.deepEqual(received.map((event) => event.seq), [1, 2, 3]);
+		assert.equal(new Set(received.map((event) => event.eventId)).size, 3);
+		assert.ok(log.some((line) => /3 events from before the restart/.test(line)), "recovered from flash");
+	}
+	finally {
+		await close();
+	}
+});

@@ -19,8 +19,12 @@ export interface EmbeddedBroker {
 	readonly url: string;
 	readonly device: Credentials;
 	readonly phone: Credentials;
-	/** Drops every client connection, as a broker restart would; the listener stays. */
+	/** Drops every client connection, as a network cut would; the listener stays. */
 	dropClients(): void;
+	/** Stops listening and drops every client, as a broker that went down. */
+	stop(): Promise<void>;
+	/** Listens again on the same port. */
+	restart(): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -82,10 +86,22 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promis
 			for (const socket of sockets)
 				socket.destroy();
 		},
-		async close() {
+		async stop() {
 			for (const socket of sockets)
 				socket.destroy();
 			await new Promise<void>((resolve) => server.close(() => resolve()));
+		},
+		async restart() {
+			await new Promise<void>((resolve, reject) => {
+				server.once("error", reject);
+				server.listen(port, "127.0.0.1", () => resolve());
+			});
+		},
+		async close() {
+			for (const socket of sockets)
+				socket.destroy();
+			if (server.listening)
+				await new Promise<void>((resolve) => server.close(() => resolve()));
 			await new Promise<void>((resolve) => aedes.close(() => resolve()));
 		},
 	};
