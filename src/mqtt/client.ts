@@ -13,7 +13,7 @@ import { ticks } from "hardware/clock";
 import { below } from "hardware/random";
 import {
 	PacketType, PacketDecoder, MalformedPacket, encodeConnect, encodePublishHeader, encodePuback, encodeSubscribe, encodeUnsubscribe,
-	pingreq, disconnect, decodeConnack, decodePacketId, decodePublish,
+	pingreq, disconnect, decodeConnack, decodePacketId, decodePublish, decodeSuback,
 } from "./packet";
 import type { IncomingPublish, RawPacket } from "./packet";
 import { totalLength, utf8Encode } from "util/bytes";
@@ -43,6 +43,9 @@ export interface ClientOptions {
 	onConnect?: (sessionPresent: boolean) => void;
 	onDisconnect?: (reason: string) => void;
 	onPuback?: (packetId: number) => void;
+	/** Granted QoS per filter; 0x80 marks a filter the broker refused. */
+	onSuback?: (packetId: number, granted: number[]) => void;
+	onUnsuback?: (packetId: number) => void;
 	onMessage?: (message: IncomingPublish) => void;
 }
 
@@ -88,19 +91,19 @@ export default class MqttClient {
 	}
 
 	/** Queues a PUBLISH; returns its packet identifier (0 for QoS 0). Only while connected. */
-	publish(topic: string, payload: Uint8Array | readonly Uint8Array[] | PayloadSource, qos: 0 | 1, dup = false, packetId?: number): number {
+	publish(topic: string, payload: Uint8Array | readonly Uint8Array[] | PayloadSource, qos: 0 | 1, dup = false, packetId?: number, retain = false): number {
 		if (this.#state !== "connected")
 			throw new Error("mqtt: not connected");
 		const id = qos ? (packetId ?? this.#allocatePacketId()) : 0;
 		if ((payload instanceof Uint8Array) || Array.isArray(payload)) {
 			const parts = (payload instanceof Uint8Array) ? [payload] : payload as readonly Uint8Array[];
-			this.#send(encodePublishHeader(topic, totalLength(parts), qos, id, dup));
+			this.#send(encodePublishHeader(topic, totalLength(parts), qos, id, dup, retain));
 			for (const part of parts)
 				this.#send(part);
 		}
 		else {
 			const source = payload as PayloadSource;
-			this.#send(encodePublishHeader(topic, source.length, qos, id, dup));
+			this.#send(encodePublishHeader(topic, source.length, qos, id, dup, retain));
 			if (source.length)
 				this.#out.push({ source, offset: 0 });
 			this.#pump();
@@ -215,8 +218,14 @@ export default class MqttClient {
 		case PacketType.Puback:
 			this.#options.onPuback?.(decodePacketId(packet, 0, "PUBACK"));
 			return;
-		case PacketType.Suback:
+		case PacketType.Suback: {
+			const { packetId, granted } = decodeSuback(packet);
+			this.#options.onSuback?.(packetId, granted);
+			return;
+		}
 		case PacketType.Unsuback:
+			this.#options.onUnsuback?.(decodePacketId(packet, 0, "UNSUBACK"));
+			return;
 		case PacketType.Pingresp:
 			return;
 		case PacketType.Publish: {

@@ -251,6 +251,16 @@ export function decodePacketId(packet: RawPacket, flags: number, name: string): 
 	return id;
 }
 
+export function decodeSuback(packet: RawPacket): { packetId: number; granted: number[] } {
+	if ((packet.flags !== 0) || (packet.body.length < 3))
+		throw new MalformedPacket("SUBACK");
+	const packetId = (packet.body[0] << 8) | packet.body[1];
+	const granted = Array.from(packet.body.subarray(2));
+	if (!packetId || granted.some((code) => (code > 2) && (code !== 0x80)))
+		throw new MalformedPacket("SUBACK with an invalid return code or packet identifier");
+	return { packetId, granted };
+}
+
 export interface IncomingPublish {
 	topic: string;
 	qos: 0 | 1 | 2;

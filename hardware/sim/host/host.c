@@ -231,6 +231,19 @@ static void xs_host_native_class(xsMachine *the)
 	xsmcSet(gNatives, id, xsResult);
 }
 
+/* host.memory() -> {chunks, slots}, after a garbage collection */
+static void xs_host_memory(xsMachine *the)
+{
+	double chunks, slots;
+	hostMemory(the, &chunks, &slots);
+	xsmcVars(1);
+	xsmcSetNewObject(xsResult);
+	xsmcSetNumber(xsVar(0), chunks);
+	xsmcSet(xsResult, xsID("chunks"), xsVar(0));
+	xsmcSetNumber(xsVar(0), slots);
+	xsmcSet(xsResult, xsID("slots"), xsVar(0));
+}
+
 static void xs_host_exit(xsMachine *the)
 {
 	hostRequestExit(xsmcArgc ? xsmcToInteger(xsArg(0)) : 0);
@@ -251,6 +264,8 @@ static void defineGlobals(xsMachine *the, int argc, char **argv)
 	xsmcSetNewObject(xsVar(0));
 	xsVar(1) = xsNewHostFunction(xs_host_exit, 1);
 	xsmcSet(xsVar(0), xsID("exit"), xsVar(1));
+	xsVar(1) = xsNewHostFunction(xs_host_memory, 0);
+	xsmcSet(xsVar(0), xsID("memory"), xsVar(1));
 	xsmcSetString(xsVar(1), (char *)hostXSVersion());
 	xsmcSet(xsVar(0), xsID("xsVersion"), xsVar(1));
 	xsmcSetNewArray(xsVar(1), argc);

@@ -8,6 +8,8 @@ declare global {
 		readonly xsVersion: string;
 		/** Ends the run loop; the process exits with `code` once the current job returns. */
 		exit(code?: number): void;
+		/** Collects garbage, then reports the machine's live chunk bytes and slots. */
+		memory(): { chunks: number; slots: number };
 	};
 }
 

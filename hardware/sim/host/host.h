@@ -41,6 +41,7 @@ void hostImportMain(void *the, const char *specifier);
 int hostRunPromiseJobs(void *the);
 void hostCheckUnhandledRejections(void *the);
 const char *hostXSVersion(void);
+void hostMemory(void *the, double *chunks, double *slots);
 
 /* From the command line; NULL or -1 when not given. */
 extern const char *gHostFlashPath;

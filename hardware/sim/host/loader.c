@@ -223,6 +223,16 @@ int hostRunPromiseJobs(void *machine)
 	return ran || gPromiseJobsPending;
 }
 
+/* Bytes of chunks and slots in use after a full collection: for tests that
+ * check memory returns to its baseline. */
+void hostMemory(void *machine, double *chunks, double *slots)
+{
+	txMachine *the = machine;
+	fxCollectGarbage(the);
+	*chunks = (double)the->currentChunksSize;
+	*slots = (double)the->currentHeapCount;
+}
+
 const char *hostXSVersion(void)
 {
 	static char version[32];

@@ -1,0 +1,37 @@
+/*
+ * Runs one firmware test module (tests/xs/*) inside the XS simulator host
+ * and reports each of its "xs-test" lines as a node:test subtest.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { simulatorBuild } from "../../tools/build/firmware.js";
+import { deviceSecretFor } from "../../tools/sim/world.js";
+
+export async function runXsModule(t: TestContext, specifier: string, args: string[] = [], timeoutMs = 120000): Promise<void> {
+	const build = simulatorBuild();
+	const flash = join(mkdtempSync(join(tmpdir(), "doorward-xs-")), "flash.bin");
+	const child = spawn(build.host, [
+		"--modules", build.testModuleMap, "--main", specifier, "--flash", flash, "--partitions", build.partitions,
+		"--device-secret", deviceSecretFor(flash), "--", ...args,
+	], { stdio: ["ignore", "ignore", "pipe"] });
+	let stderr = "";
+	child.stderr.setEncoding("utf8");
+	child.stderr.on("data", (chunk: string) => (stderr += chunk));
+	const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+	const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+	clearTimeout(timer);
+	const lines = stderr.split("\n");
+	const results = lines.filter((line) => line.startsWith("xs-test "));
+	assert.ok(results.length > 0, `no test ran in ${specifier}:\n${stderr}`);
+	for (const line of results) {
+		const passed = line.startsWith("xs-test ok ");
+		const [name, reason] = line.replace(/^xs-test (not )?ok /, "").split(" :: ");
+		await t.test(name, () => assert.ok(passed, reason));
+	}
+	const other = lines.filter((line) => line && !line.startsWith("xs-"));
+	assert.equal(status, results.every((line) => line.startsWith("xs-test ok ")) ? 0 : 1, `exit status; the host said:\n${other.join("\n")}`);
+}
