@@ -1,7 +1,7 @@
 /*
  * Time for the firmware. `ticks()` is monotonic milliseconds (fractional on
- * Linux, whole on the device), for
- * intervals and timeouts; `now()` is wall-clock milliseconds since the epoch,
+ * Linux, whole on the device), for intervals and timeouts; `now()` is
+ * wall-clock milliseconds since the epoch,
  * for timestamps in events (set by SNTP on the device, by the host in the
  * simulator). The two are never mixed.
  */
