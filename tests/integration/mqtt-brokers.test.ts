@@ -4,51 +4,11 @@
  * port. The scenarios are tests/xs/mqtt-scenarios.ts.
  */
 import { test } from "node:test";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Aedes } from "aedes";
 import { runXsModule } from "../support/xs-run.js";
-import { waitFor } from "../support/wait.js";
-
-export const mosquittoBinary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((path) => existsSync(path));
-
-export async function freePort(): Promise<number> {
-	return new Promise((resolve) => {
-		const server = createServer();
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
-/** Starts mosquitto with `config` (a listener line is added); resolves once it accepts connections. */
-export async function startMosquitto(config: string[]): Promise<{ port: number; process: ChildProcess; log: () => string; stop: () => Promise<void> }> {
-	const port = await freePort();
-	const folder = mkdtempSync(join(tmpdir(), "doorward-mosquitto-"));
-	const file = join(folder, "mosquitto.conf");
-	writeFileSync(file, [`listener ${port} 127.0.0.1`, ...config, ""].join("\n"));
-	let log = "";
-	const child = spawn(mosquittoBinary!, ["-c", file], { stdio: ["ignore", "pipe", "pipe"] });
-	child.stdout!.on("data", (chunk) => (log += chunk));
-	child.stderr!.on("data", (chunk) => (log += chunk));
-	await waitFor(`mosquitto on ${port}`, () => /mosquitto version .* running|Opening ipv4 listen socket on port/.test(log) ? true : undefined, 10000);
-	await new Promise((resolve) => setTimeout(resolve, 100));
-	return {
-		port, process: child, log: () => log,
-		stop: () => new Promise<void>((resolve) => {
-			if (child.exitCode !== null)
-				return resolve();
-			child.once("exit", () => resolve());
-			child.kill("SIGTERM");
-		}),
-	};
-}
+import { mosquittoBinary, startMosquitto } from "../support/mosquitto.js";
 
 test("the Paho scenarios against aedes", async (t) => {
 	const aedes = await Aedes.createBroker();

@@ -1,0 +1,94 @@
+/*
+ * No event lost, none duplicated, with the device on mosquitto: the broker
+ * killed and restarted in the middle of a burst, the network cut under the
+ * device, and a dead path that only the keepalive can detect. The counts of
+ * lost and duplicated events at the phone are zero in every scenario.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitFor } from "../support/wait.js";
+import { startProxy } from "../support/proxy.js";
+import { mosquittoBinary, startMosquitto } from "../support/mosquitto.js";
+import { simulatorBuild } from "../../tools/build/firmware.js";
+import { SimulatedPhone } from "../../tools/sim/phone.js";
+import type { ReceivedEvent } from "../../tools/sim/phone.js";
+import { loadScene } from "../../tools/sim/scene.js";
+import { defaultScene } from "../../tools/sim/run.js";
+import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
+import type { DeviceStatus } from "../../tools/sim/world.js";
+import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
+
+const skip = mosquittoBinary ? false : "mosquitto is not installed (Debian package mosquitto); not run";
+const build = simulatorBuild();
+
+async function scenario(name: string, disrupt: (context: { device: SimulatedDevice; statuses: DeviceStatus[]; restartBroker: () => Promise<void>; proxy: Awaited<ReturnType<typeof startProxy>> }) => Promise<void>, presses = 5) {
+	const folder = mkdtempSync(join(tmpdir(), `doorward-${name}-`));
+	const persistence = join(folder, "broker");
+	const brokerConfig = ["allow_anonymous true", "persistence true", `persistence_location ${persistence}/`, "autosave_interval 1"];
+	const { mkdirSync } = await import("node:fs");
+	mkdirSync(persistence);
+	let broker = await startMosquitto(brokerConfig);
+	const brokerPort = broker.port;
+	const proxy = await startProxy(brokerPort);
+	const identity = createPhone(`${name} phone`);
+	const received: ReceivedEvent[] = [];
+	const phone = await SimulatedPhone.connect({ url: `mqtt://127.0.0.1:${brokerPort}`, identity, outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onWarning: () => {} });
+	const flash = join(folder, "flash.bin");
+	const statuses: DeviceStatus[] = [];
+	const device = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash), configuration: { broker: { address: "127.0.0.1", port: proxy.port }, model: "test", keepAliveSeconds: 5 } });
+	device.setScene(loadScene(defaultScene));
+	device.on("status", (status: DeviceStatus) => statuses.push(status));
+	try {
+		await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
+		rememberDevice(identity, await device.pair(identity.x25519PublicKey, identity.name));
+		await waitFor("online", () => statuses.find((status) => status.state === "online"));
+		const restartBroker = async () => {
+			await broker.stop();
+			await new Promise((resolve) => setTimeout(resolve, 1500));
+			broker = await startMosquitto(brokerConfig, brokerPort);
+		};
+		for (let i = 0; i < presses; i++) {
+			device.press();
+			await new Promise((resolve) => setTimeout(resolve, 1100));
+			if (i === 1)
+				await disrupt({ device, statuses, restartBroker, proxy });
+		}
+		await waitFor(`${presses} events at the phone`, () => (new Set(received.map((event) => event.eventId)).size >= presses) ? true : undefined, 60000);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const seqs = received.map((event) => event.seq);
+		const lost = presses - new Set(seqs).size;
+		const duplicated = received.length - new Set(received.map((event) => event.eventId)).size;
+		assert.equal(lost, 0, `${name}: lost events`);
+		assert.equal(duplicated, 0, `${name}: duplicated events at the phone`);
+		assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(presses).keys()].map((i) => i + 1));
+		return { statuses, phoneDuplicatesDropped: phone.duplicates };
+	}
+	finally {
+		await device.powerOff();
+		await phone.close();
+		await proxy.close();
+		await broker.stop();
+	}
+}
+
+test("mosquitto killed and restarted in the middle of a burst", { skip }, async () => {
+	const { statuses } = await scenario("restart", async ({ restartBroker }) => restartBroker());
+	assert.ok(statuses.some((status) => status.state === "offline"), "the device saw the broker go");
+});
+
+test("the network cut under the device in the middle of a burst", { skip }, async () => {
+	const { statuses } = await scenario("cut", async ({ proxy }) => proxy.cut());
+	assert.ok(statuses.some((status) => status.state === "offline"), "the device saw the cut");
+});
+
+test("a dead path: only the keepalive notices, and the device reconnects", { skip }, async () => {
+	const { statuses } = await scenario("stall", async ({ proxy, statuses: seen }) => {
+		proxy.stall();
+		await waitFor("the keepalive to expire", () => seen.find((status) => status.state === "offline" && /keepalive/.test(String(status.reason))), 20000);
+		proxy.resume();
+	}, 3);
+	assert.ok(statuses.some((status) => /keepalive timeout/.test(String(status.reason))), "the device named the keepalive");
+});
