@@ -28,12 +28,25 @@ export async function startMosquitto(config: string[], fixedPort?: number): Prom
 	const port = fixedPort ?? await freePort();
 	const folder = mkdtempSync(join(tmpdir(), "doorward-mosquitto-"));
 	const file = join(folder, "mosquitto.conf");
-	writeFileSync(file, [`listener ${port} 127.0.0.1`, ...config, ""].join("\n"));
+	// As root (CI), mosquitto drops to its own user, which cannot read the
+	// test's private temporary files; stay as the caller instead.
+	const user = (process.getuid?.() === 0) ? ["user root"] : [];
+	writeFileSync(file, [`listener ${port} 127.0.0.1`, ...user, ...config, ""].join("\n"));
 	let log = "";
 	const child = spawn(mosquittoBinary!, ["-c", file], { stdio: ["ignore", "pipe", "pipe"] });
 	child.stdout!.on("data", (chunk) => (log += chunk));
 	child.stderr!.on("data", (chunk) => (log += chunk));
-	await waitFor(`mosquitto on ${port}`, () => /mosquitto version .* running|Opening ipv4 listen socket on port/.test(log) ? true : undefined, 10000);
+	try {
+		await waitFor(`mosquitto on ${port}`, () => {
+			if (child.exitCode !== null)
+				throw new Error(`mosquitto exited: ${log}`);
+			return /mosquitto version .* running/.test(log) ? true : undefined;
+		}, 10000);
+	}
+	catch (error) {
+		child.kill();
+		throw new Error(`${(error as Error).message}\n${log}`);
+	}
 	await new Promise((resolve) => setTimeout(resolve, 100));
 	return {
 		port, process: child, log: () => log,
