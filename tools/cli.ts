@@ -11,8 +11,9 @@ import { SceneError } from "./sim/scene.js";
 import { runSim, defaultScene, UsageError } from "./sim/run.js";
 import { keygen, pair, open, PhoneFileError } from "./phone/commands.js";
 import { EnvelopeError } from "./phone/open.js";
+import { releaseCommand, releaseUsage } from "./release/commands.js";
 
-const usage = `usage: doorward <command> [options]
+const usage = () => `usage: doorward <command> [options]
 
 commands:
   sim [--scene DIR] [--events N] [--broker mqtt://HOST:PORT] [--json]
@@ -26,7 +27,7 @@ commands:
                  (default out/device.bin); FP is the fingerprint on its label
   open --phone FILE EVENT [--out DIR]
                  verify and decrypt a captured event (event.dwe)
-`;
+${releaseUsage}`;
 
 function say(line: string): void {
 	process.stderr.write(`${line}\n`);
@@ -96,16 +97,18 @@ export async function main(argv: string[]): Promise<number> {
 				throw new UsageError("open: --phone FILE and one EVENT file are required");
 			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`));
 		}
+		case "release":
+			return await releaseCommand(args, say, (line) => process.stdout.write(`${line}\n`));
 		case "build":
 			buildFirmware(undefined, (line) => say(`build: ${line}`));
 			return 0;
 		case undefined:
 		case "help":
 		case "--help":
-			process.stdout.write(usage);
+			process.stdout.write(usage());
 			return command ? 0 : 2;
 		default:
-			say(`doorward: unknown command ${command}\n${usage}`);
+			say(`doorward: unknown command ${command}\n${usage()}`);
 			return 2;
 		}
 	}
