@@ -4,12 +4,13 @@
  */
 import Flash from "flash";
 import MqttClient from "mqtt/client";
+import type { ClientOptions } from "mqtt/client";
 import Capture from "pipeline/capture";
 import Doorbell from "pipeline/doorbell";
 import Publisher from "pipeline/publisher";
 import Triggers from "pipeline/triggers";
 import { endToEndSealer } from "pipeline/sealer";
-import { loadConfiguration, parseConfiguration, storeConfiguration } from "device/configuration";
+import { loadConfiguration, parseClientCredentials, parseConfiguration, storeConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
 import type { Identity } from "device/identity";
@@ -24,12 +25,17 @@ import type { FlashRegion } from "store/flash-region";
 import { FlashOutbox } from "store/flash-outbox";
 import { onPairingRequest, requestConfiguration } from "hardware/provisioning";
 import { now } from "hardware/clock";
-import { fromHex, toHex, utf8Decode, utf8Encode } from "util/bytes";
+import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
+import { readRecord, writeRecord } from "store/record";
+import { read, write } from "hardware/keystore";
 import { show } from "hardware/status";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
 const sequenceSector = 2;
+/** The TLS client certificate (public) is a record here; its key is in the keystore. */
+const clientCertificateSector = 4;
+const clientKeyEntry = "tls-key";
 /** The partition that holds events until the broker acknowledges them. */
 const outboxPartition = "outbox";
 
@@ -43,6 +49,11 @@ async function configure(flash: FlashRegion): Promise<Configuration> {
 		const message = new Uint8Array(await requestConfiguration());
 		try {
 			const configuration = parseConfiguration(message);
+			const credentials = parseClientCredentials(message);
+			if (credentials) {
+				writeRecord(flash, clientCertificateSector, utf8Encode(credentials.certificate));
+				write(clientKeyEntry, utf8Encode(credentials.key));
+			}
 			storeConfiguration(flash, configuration);
 			log.info("configuration stored");
 			return configuration;
@@ -78,6 +89,7 @@ function servePairing(identity: Identity, keys: DeviceKeys, onPaired: (phones: P
 				signingPublicKey: toHex(keys.signingPublicKey),
 				agreementPublicKey: toHex(keys.agreementPublicKey),
 				fingerprint: keys.fingerprint,
+				topicId: identity.topicId,
 			};
 		}
 		catch (error) {
@@ -86,6 +98,21 @@ function servePairing(identity: Identity, keys: DeviceKeys, onPaired: (phones: P
 		}
 		return utf8Encode(JSON.stringify(reply)).buffer as ArrayBuffer;
 	});
+}
+
+/** TLS settings for the broker, from the configuration, the certificate record and the keystore. */
+function tlsOptions(flash: FlashRegion, configuration: Configuration): ClientOptions["tls"] | undefined {
+	const tls = configuration.broker.tls;
+	if (!tls)
+		return undefined;
+	const certificate = readRecord(flash, clientCertificateSector);
+	const key = read(clientKeyEntry);
+	const [ca] = pemBlocks(tls.ca);
+	if (!certificate || !key)
+		return { ca, serverName: tls.serverName };
+	const options = { ca, serverName: tls.serverName, certificates: pemBlocks(utf8Decode(certificate)), key: pemBlocks(utf8Decode(key))[0] };
+	key.fill(0);
+	return options;
 }
 
 async function boot(): Promise<void> {
@@ -103,6 +130,7 @@ async function boot(): Promise<void> {
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash);
 
+	const tls = tlsOptions(flash, configuration);
 	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));
 	if (outbox.length)
 		log.info(`${outbox.length} events from before the restart are waiting to be published`);
@@ -113,6 +141,7 @@ async function boot(): Promise<void> {
 		...((configuration.broker.username !== undefined) ? { username: configuration.broker.username, password: configuration.broker.password } : {}),
 		clientId: `dw${identity.topicId.slice(0, 20)}`,
 		keepAliveSeconds: configuration.keepAliveSeconds,
+		...(tls ? { tls } : {}),
 		onConnect() {
 			log.info(`connected to ${configuration.broker.address}:${configuration.broker.port}`);
 			show("online");

@@ -16,8 +16,9 @@ import { releaseCommand, releaseUsage } from "./release/commands.js";
 const usage = () => `usage: doorward <command> [options]
 
 commands:
-  sim [--scene DIR] [--events N] [--broker mqtt://HOST:PORT] [--json]
-      [--out DIR] [--flash FILE] [--timeout SECONDS]
+  sim [--scene DIR] [--events N] [--broker mqtt[s]://HOST:PORT] [--json]
+      [--out DIR] [--flash FILE] [--phone FILE] [--timeout SECONDS]
+      [--ca FILE --cert FILE --key FILE --phone-cert FILE --phone-key FILE]
                  run the firmware in the simulator host with a scripted scene
   build          compile the firmware and link the simulator host
   phone keygen --out FILE [--name NAME]
@@ -44,6 +45,11 @@ async function sim(args: string[]): Promise<number> {
 			out: { type: "string", default: "out/sim" },
 			flash: { type: "string" },
 			phone: { type: "string" },
+			ca: { type: "string" },
+			cert: { type: "string" },
+			key: { type: "string" },
+			"phone-cert": { type: "string" },
+			"phone-key": { type: "string" },
 			timeout: { type: "string", default: "120" },
 		},
 		strict: true,
@@ -63,6 +69,9 @@ async function sim(args: string[]): Promise<number> {
 		out: values.out!,
 		...(values.flash !== undefined ? { flash: values.flash } : {}),
 		...(values.phone !== undefined ? { phone: values.phone } : {}),
+		...((values.ca && values.cert && values.key && values["phone-cert"] && values["phone-key"])
+			? { tls: { ca: values.ca, cert: values.cert, key: values.key, phoneCert: values["phone-cert"], phoneKey: values["phone-key"] } }
+			: {}),
 		timeoutSeconds,
 		say,
 		print: (line) => process.stdout.write(`${line}\n`),

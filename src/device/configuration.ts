@@ -10,7 +10,14 @@ import { utf8Decode, utf8Encode } from "util/bytes";
 
 export interface Configuration {
 	/** Username and password are for brokers without client certificates; never a default. */
-	readonly broker: { readonly address: string; readonly port: number; readonly username?: string; readonly password?: string };
+	readonly broker: {
+		readonly address: string;
+		readonly port: number;
+		readonly username?: string;
+		readonly password?: string;
+		/** TLS to the broker: the CA that signed the broker's certificate (PEM), the name it must carry. */
+		readonly tls?: { readonly ca: string; readonly serverName: string };
+	};
 	readonly model: string;
 	readonly hardwareRevision: string;
 	readonly burst: { readonly frames: number; readonly timeoutMs: number; readonly width: number; readonly height: number };
@@ -49,6 +56,38 @@ function optionalCredentials(broker: Record<string, unknown>): { username?: stri
 	};
 }
 
+const pem = (label: string) => (value: unknown) => (typeof value === "string") && (value.length < 4000) && value.includes(`-----BEGIN ${label}`);
+
+function optionalTls(broker: Record<string, unknown>): { tls?: { ca: string; serverName: string } } {
+	if (broker.tls === undefined)
+		return {};
+	const tls = field<Record<string, unknown>>(broker.tls, "broker.tls", (value) => (typeof value === "object") && (value !== null));
+	return {
+		tls: Object.freeze({
+			ca: field<string>(tls.ca, "broker.tls.ca", pem("CERTIFICATE")),
+			serverName: field<string>(tls.serverName, "broker.tls.serverName", isText(253)),
+		}),
+	};
+}
+
+/** The device's TLS client identity, which arrives with the configuration and is kept apart from it. */
+export interface ClientCredentials {
+	readonly certificate: string;
+	readonly key: string;
+}
+
+/** Takes the client certificate and key out of a configuration message, if it has them. */
+export function parseClientCredentials(bytes: Uint8Array): ClientCredentials | undefined {
+	const json = JSON.parse(utf8Decode(bytes));
+	const tls = json?.broker?.tls;
+	if ((tls?.certificate === undefined) && (tls?.key === undefined))
+		return undefined;
+	return Object.freeze({
+		certificate: field<string>(tls.certificate, "broker.tls.certificate", pem("CERTIFICATE")),
+		key: field<string>(tls.key, "broker.tls.key", pem("")),
+	});
+}
+
 /** Parses and validates a configuration message; throws RangeError naming the bad field. */
 export function parseConfiguration(bytes: Uint8Array): Configuration {
 	let json: Record<string, unknown>;
@@ -67,6 +106,7 @@ export function parseConfiguration(bytes: Uint8Array): Configuration {
 			address: field<string>(broker.address, "broker.address", isText(253)),
 			port: field<number>(broker.port, "broker.port", isInteger(1, 65535)),
 			...optionalCredentials(broker),
+			...optionalTls(broker),
 		}),
 		model: field<string>(json.model, "model", isText(64)),
 		hardwareRevision: field<string>(json.hardwareRevision, "hardwareRevision", isText(32), defaults.hardwareRevision),

@@ -8,6 +8,7 @@
  * space frees up, so a large payload is never held in memory whole.
  */
 import TCP from "embedded:io/socket/tcp";
+import TLS from "embedded:io/socket/tcp/tls";
 import Timer from "timer";
 import { ticks } from "hardware/clock";
 import { below } from "hardware/random";
@@ -37,6 +38,13 @@ export interface ClientOptions {
 	cleanSession?: boolean;
 	username?: string;
 	password?: string;
+	/**
+	 * TLS, with verification always on: `ca` is the one CA the broker's
+	 * certificate must chain to, `serverName` the name it must carry; the
+	 * client certificate chain and key are DER, as Moddable's device socket
+	 * takes them.
+	 */
+	tls?: { ca: Uint8Array; serverName: string; certificates?: readonly Uint8Array[]; key?: Uint8Array };
 	/** Incoming packets larger than this close the connection (the device subscribes to small control messages only). */
 	maxIncomingPacket?: number;
 	backoff?: { initialMs: number; maxMs: number };
@@ -138,15 +146,30 @@ export default class MqttClient {
 		this.#writable = 0;
 		this.#out.length = 0;
 		this.#decoder = new PacketDecoder(this.#options.maxIncomingPacket ?? 16384);
+		const callbacks = {
+			onWritable: (bytes: number) => this.#onWritable(bytes),
+			onReadable: (bytes: number) => this.#onReadable(bytes),
+			onError: (message?: string) => this.#drop(message ? `socket error: ${message}` : "socket error"),
+		};
+		const tls = this.#options.tls;
 		try {
-			this.#socket = new TCP({
-				address: this.#options.address,
-				port: this.#options.port,
-				nodelay: true,
-				onWritable: (bytes: number) => this.#onWritable(bytes),
-				onReadable: (bytes: number) => this.#onReadable(bytes),
-				onError: (message?: string) => this.#drop(message ? `socket error: ${message}` : "socket error"),
-			});
+			if (tls) {
+				const copy = (bytes: Uint8Array) => bytes.slice().buffer;
+				this.#socket = new TLS({
+					address: this.#options.address,
+					host: tls.serverName,
+					port: this.#options.port,
+					TCP: { io: TCP },
+					secure: {
+						certificate: copy(tls.ca),
+						serverName: tls.serverName,
+						...(tls.certificates ? { clientCertificates: tls.certificates.map(copy), clientKey: copy(tls.key!) } : {}),
+					},
+					...callbacks,
+				} as ConstructorParameters<typeof TLS>[0]) as unknown as TCP;
+			}
+			else
+				this.#socket = new TCP({ address: this.#options.address, port: this.#options.port, nodelay: true, ...callbacks });
 		}
 		catch (error) {
 			this.#socket = undefined;

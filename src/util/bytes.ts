@@ -114,3 +114,34 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
 		crc = crcTable[(crc ^ bytes[i]) & 0xFF] ^ (crc >>> 8);
 	return (crc ^ 0xFFFFFFFF) >>> 0;
 }
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+export function fromBase64(text: string): Uint8Array {
+	const clean = text.replace(/[\r\n\t ]/g, "");
+	if ((clean.length % 4) || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean))
+		throw new RangeError("bytes: not base64");
+	const padding = clean.endsWith("==") ? 2 : clean.endsWith("=") ? 1 : 0;
+	const out = new Uint8Array((clean.length / 4) * 3 - padding);
+	let o = 0;
+	for (let i = 0; i < clean.length; i += 4) {
+		const n = (base64Alphabet.indexOf(clean[i]) << 18) | (base64Alphabet.indexOf(clean[i + 1]) << 12)
+			| ((base64Alphabet.indexOf(clean[i + 2]) & 63) << 6) | (base64Alphabet.indexOf(clean[i + 3]) & 63);
+		for (const shift of [16, 8, 0]) {
+			if (o < out.length)
+				out[o++] = (n >> shift) & 255;
+		}
+	}
+	return out;
+}
+
+/** The DER bytes of every PEM block in `text` (certificates, keys), in order. */
+export function pemBlocks(text: string): Uint8Array[] {
+	const blocks: Uint8Array[] = [];
+	const pattern = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+	for (let match = pattern.exec(text); match; match = pattern.exec(text))
+		blocks.push(fromBase64(match[2]));
+	if (!blocks.length)
+		throw new RangeError("bytes: no PEM block");
+	return blocks;
+}

@@ -44,7 +44,7 @@ export async function pair(phoneFile: string, flash: string, fingerprint: string
 		const reply = await device.pair(phone.x25519PublicKey, phone.name);
 		const shown = rememberDevice(phone, reply, fingerprint);
 		savePhone(resolve(phoneFile), phone);
-		say(`paired: device ${reply.deviceId}, fingerprint ${shown}`);
+		say(`paired: device ${reply.deviceId}, fingerprint ${shown}, topic id ${reply.topicId}`);
 		return 0;
 	}
 	finally {

@@ -10,6 +10,8 @@ import { createHash } from "node:crypto";
 import { x25519 } from "@noble/curves/ed25519.js";
 
 export interface PairedDevice {
+	/** The device's pseudonymous topic id: its events are on dw/<topic id>/ev. */
+	topicId?: string;
 	signingPublicKey: string;
 	agreementPublicKey: string;
 	fingerprint: string;
@@ -83,6 +85,7 @@ export interface PairingReply {
 	signingPublicKey?: string;
 	agreementPublicKey?: string;
 	fingerprint?: string;
+	topicId?: string;
 }
 
 /**
@@ -102,6 +105,10 @@ export function rememberDevice(phone: PhoneIdentity, reply: PairingReply, labelF
 		throw new PhoneFileError("the device's fingerprint does not match its keys");
 	if ((labelFingerprint !== undefined) && (labelFingerprint !== fingerprint))
 		throw new PhoneFileError(`the device's fingerprint ${fingerprint} is not the label's ${labelFingerprint}: not pairing`);
-	phone.devices[reply.deviceId!] = { signingPublicKey: signing.toString("hex"), agreementPublicKey: agreement.toString("hex"), fingerprint, pairedAt: Date.now(), lastSeq: phone.devices[reply.deviceId!]?.lastSeq ?? 0 };
+	phone.devices[reply.deviceId!] = {
+		...(/^[0-9a-f]{32}$/.test(reply.topicId ?? "") ? { topicId: reply.topicId } : {}),
+		signingPublicKey: signing.toString("hex"), agreementPublicKey: agreement.toString("hex"), fingerprint, pairedAt: Date.now(),
+		lastSeq: phone.devices[reply.deviceId!]?.lastSeq ?? 0,
+	};
 	return fingerprint;
 }

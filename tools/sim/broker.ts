@@ -61,7 +61,8 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promis
 			done((client && (roles.get(client) === "device") && eventTopic.test(packet.topic)) ? null : new Error("publish not allowed"));
 		},
 		authorizeSubscribe(client, subscription, done) {
-			done((roles.get(client) === "phone") && (subscription.topic === "dw/+/ev") ? null : new Error("subscribe not allowed"), subscription);
+			const allowed = (roles.get(client) === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic));
+			done(allowed ? null : new Error("subscribe not allowed"), subscription);
 		},
 	});
 	const sockets = new Set<Socket>();

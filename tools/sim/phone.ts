@@ -34,6 +34,8 @@ export interface PhoneOptions {
 	/** The phone's identity; devices paired later are seen through it. */
 	identity: PhoneIdentity;
 	credentials?: Credentials;
+	/** For mqtts: the CA that signed the broker's certificate, and the phone's own certificate and key (PEM). */
+	tls?: { ca: Buffer; cert: Buffer; key: Buffer };
 	outDir: string;
 	onEvent: (event: ReceivedEvent) => void;
 	onWarning: (message: string) => void;
@@ -59,12 +61,29 @@ export class SimulatedPhone {
 			reconnectPeriod: 500,
 			connectTimeout: 5000,
 			...(options.credentials ?? {}),
+			...(options.tls ? { ...options.tls, rejectUnauthorized: true } : {}),
 		});
 		const phone = new SimulatedPhone(client, options);
-		const granted = await client.subscribeAsync("dw/+/ev", { qos: 1 });
-		if (!granted.length || (granted[0].qos !== 1))
-			throw new Error(`${options.url}: the broker refused the phone's subscription to dw/+/ev`);
+		// Every device's topic where the broker allows it (a development broker);
+		// a deployed broker's ACL allows only the paired devices' topics (follow()).
+		await client.subscribeAsync("dw/+/ev", { qos: 1 });
+		for (const device of Object.values(options.identity.devices)) {
+			if (device.topicId)
+				await phone.follow(device.topicId);
+		}
 		return phone;
+	}
+
+	#following = new Set<string>();
+
+	/** Subscribes to one paired device's event topic (once: MQTT.js answers a repeat with nothing). */
+	async follow(topicId: string): Promise<void> {
+		if (this.#following.has(topicId))
+			return;
+		this.#following.add(topicId);
+		const granted = await this.#client.subscribeAsync(`dw/${topicId}/ev`, { qos: 1 });
+		if (!granted.length || (granted[0].qos !== 1))
+			throw new Error(`the broker refused the phone's subscription to dw/${topicId}/ev`);
 	}
 
 	#queue: Promise<void> = Promise.resolve();

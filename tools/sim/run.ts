@@ -2,7 +2,7 @@
  * `doorward sim`: a doorbell in the simulator host, a broker, a phone, and a
  * scene played in front of the camera.
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadScene } from "./scene.js";
 import { SimulatedDevice, deviceSecretFor, playTimeline } from "./world.js";
@@ -23,6 +23,8 @@ export interface SimOptions {
 	flash?: string;
 	/** A phone identity file (doorward phone keygen); a new phone each run without it. */
 	phone?: string;
+	/** For an mqtts:// broker: PEM files of the broker's CA, and of the device's and the phone's certificates and keys. */
+	tls?: { ca: string; cert: string; key: string; phoneCert: string; phoneKey: string };
 	timeoutSeconds: number;
 	/** Where human-readable progress goes (stderr). */
 	say: (line: string) => void;
@@ -34,7 +36,7 @@ export class UsageError extends Error {}
 
 export const defaultScene = join(projectRoot, "tools", "scenes", "default");
 
-function parseBroker(url: string): { address: string; port: number; credentials?: Credentials } {
+function parseBroker(url: string): { address: string; port: number; secure: boolean; credentials?: Credentials } {
 	let parsed: URL;
 	try {
 		parsed = new URL(url);
@@ -42,11 +44,12 @@ function parseBroker(url: string): { address: string; port: number; credentials?
 	catch {
 		throw new UsageError(`--broker ${url}: not a URL (expected mqtt://HOST:PORT)`);
 	}
-	if ((parsed.protocol !== "mqtt:") || !parsed.hostname)
-		throw new UsageError(`--broker ${url}: expected mqtt://HOST:PORT (TLS arrives with the MQTT issue)`);
-	const port = parsed.port ? Number(parsed.port) : 1883;
+	if (((parsed.protocol !== "mqtt:") && (parsed.protocol !== "mqtts:")) || !parsed.hostname)
+		throw new UsageError(`--broker ${url}: expected mqtt://HOST:PORT or mqtts://HOST:PORT`);
+	const secure = parsed.protocol === "mqtts:";
+	const port = parsed.port ? Number(parsed.port) : (secure ? 8883 : 1883);
 	const credentials = parsed.username ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
-	return { address: parsed.hostname.replace(/^\[|\]$/g, ""), port, ...(credentials ? { credentials } : {}) };
+	return { address: parsed.hostname.replace(/^\[|\]$/g, ""), port, secure, ...(credentials ? { credentials } : {}) };
 }
 
 export async function runSim(options: SimOptions): Promise<number> {
@@ -67,10 +70,28 @@ export async function runSim(options: SimOptions): Promise<number> {
 
 	let broker: EmbeddedBroker | undefined;
 	let target: { address: string; port: number; url: string; device?: Credentials; phone?: Credentials };
+	let deviceTls: Record<string, string> | undefined;
+	let phoneTls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
 	if (options.broker) {
 		const parsed = parseBroker(options.broker);
-		const url = `mqtt://${parsed.address.includes(":") ? `[${parsed.address}]` : parsed.address}:${parsed.port}`;
+		const url = `${parsed.secure ? "mqtts" : "mqtt"}://${parsed.address.includes(":") ? `[${parsed.address}]` : parsed.address}:${parsed.port}`;
 		target = { address: parsed.address, port: parsed.port, url, ...(parsed.credentials ? { device: parsed.credentials, phone: parsed.credentials } : {}) };
+		if (parsed.secure) {
+			const tls = options.tls;
+			if (!tls)
+				throw new UsageError(`--broker ${options.broker}: mqtts needs --ca, --cert, --key, --phone-cert and --phone-key`);
+			const read = (file: string, what: string) => {
+				try {
+					return readFileSync(file);
+				}
+				catch (error) {
+					throw new UsageError(`${what} ${file}: cannot read (${(error as NodeJS.ErrnoException).code})`);
+				}
+			};
+			const ca = read(tls.ca, "--ca");
+			deviceTls = { ca: ca.toString("utf8"), serverName: parsed.address, certificate: read(tls.cert, "--cert").toString("utf8"), key: read(tls.key, "--key").toString("utf8") };
+			phoneTls = { ca, cert: read(tls.phoneCert, "--phone-cert"), key: read(tls.phoneKey, "--phone-key") };
+		}
 	}
 	else {
 		broker = await startEmbeddedBroker();
@@ -83,6 +104,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 		phone = await SimulatedPhone.connect({
 			url: target.url,
 			identity,
+			...(phoneTls ? { tls: phoneTls } : {}),
 			...(target.phone ? { credentials: target.phone } : {}),
 			outDir: join(out, "phone"),
 			onEvent: (event) => received(event),
@@ -100,7 +122,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 		flashPath,
 		secretPath: deviceSecretFor(flashPath),
 		configuration: {
-			broker: { address: target.address, port: target.port, ...(target.device ?? {}) },
+			broker: { address: target.address, port: target.port, ...(target.device ?? {}), ...(deviceTls ? { tls: deviceTls } : {}) },
 			model: "doorward-sim",
 			hardwareRevision: "sim",
 		},
@@ -128,9 +150,11 @@ export async function runSim(options: SimOptions): Promise<number> {
 	device.on("status", (status) => {
 		// The owner pairs the phone as soon as the device is up (it is idempotent).
 		if (!pairing && (status.state !== "booting")) {
-			pairing = device.pair(identity.x25519PublicKey, identity.name).then((reply) => {
+			pairing = device.pair(identity.x25519PublicKey, identity.name).then(async (reply) => {
 				const fingerprint = rememberDevice(identity, reply);
 				savePhone(phoneFile, identity);
+				if (reply.topicId)
+					await phone.follow(reply.topicId);
 				options.say(`world: phone paired with device ${reply.deviceId}, fingerprint ${fingerprint}`);
 			}, (error: Error) => {
 				options.say(`world: pairing failed: ${error.message}`);

@@ -9,7 +9,7 @@ import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
 
 /** One sector per entry; the names are the firmware's, fixed. */
-const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1 });
+const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2 });
 
 function sealNative(this: unknown, name: string, plaintext: Uint8Array): ArrayBuffer {
 	return native("xs_keystore_seal").call(this, name, plaintext);
