@@ -41,7 +41,7 @@ test("doorward sim over mqtts, against the deployment configuration of docs/depl
 	const broker = await startMosquitto([...pki.brokerConfig(`pattern write dw/%u/ev\n\nuser ${phoneName}\ntopic read dw/${topicId}/ev\n`), "persistence false"]);
 	try {
 		const run = doorward(["sim", "--events", "1", "--json", "--flash", flash, "--phone", phoneFile, "--out", join(folder, "out"),
-			"--broker", `mqtts://localhost:${broker.port}`, "--ca", pki.file("broker-ca.pem"),
+			"--broker", `mqtts://127.0.0.1:${broker.port}`, "--ca", pki.file("broker-ca.pem"),
 			"--cert", pki.file(`${topicId}.pem`), "--key", pki.file(`${topicId}.key`),
 			"--phone-cert", pki.file(`${phoneName}.pem`), "--phone-key", pki.file(`${phoneName}.key`)]);
 		assert.equal(run.status, 0, `${run.stderr}\n${broker.log()}`);

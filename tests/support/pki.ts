@@ -25,7 +25,8 @@ export function makePki(clients: readonly string[]): Pki {
 	const rsa = ["-newkey", "rsa:2048", "-nodes"];
 	openssl("req", "-x509", ...rsa, "-days", "2", "-subj", "/CN=test clients CA", "-keyout", "clients-ca.key", "-out", "clients-ca.pem");
 	openssl("req", "-x509", ...rsa, "-days", "2", "-subj", "/CN=test broker CA", "-keyout", "broker-ca.key", "-out", "broker-ca.pem");
-	writeFileSync(join(folder, "san.ext"), "subjectAltName=DNS:localhost\n");
+	// Node checks an IP host against IP entries; Mbed TLS 2.28 compares it with DNS entries as text.
+	writeFileSync(join(folder, "san.ext"), "subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1\n");
 	openssl("req", ...rsa, "-subj", "/CN=broker", "-keyout", "broker.key", "-out", "broker.csr");
 	openssl("x509", "-req", "-in", "broker.csr", "-CA", "broker-ca.pem", "-CAkey", "broker-ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "broker.pem");
 	for (const name of clients) {
