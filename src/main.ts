@@ -15,6 +15,8 @@ import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
 import type { Identity } from "device/identity";
 import { loadOrCreateKeys } from "device/keys";
+import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey, tlsClientKey, tlsKeyEntry } from "device/tls-identity";
+import type { FactoryRequest, FactoryReply } from "device/tls-identity";
 import type { DeviceKeys } from "device/keys";
 import { addRecipient, loadRecipients, removeRecipient } from "device/recipients";
 import type { PairedPhone } from "device/recipients";
@@ -27,32 +29,37 @@ import { onPairingRequest, requestConfiguration } from "hardware/provisioning";
 import { now } from "hardware/clock";
 import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord, writeRecord } from "store/record";
-import { read, write } from "hardware/keystore";
+import { write } from "hardware/keystore";
 import { show } from "hardware/status";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
 const sequenceSector = 2;
-/** The TLS client certificate (public) is a record here; its key is in the keystore. */
-const clientCertificateSector = 4;
-const clientKeyEntry = "tls-key";
+/** The TLS client certificate (public) is a record (device/tls-identity); its key is in the keystore. */
 /** The partition that holds events until the broker acknowledges them. */
 const outboxPartition = "outbox";
 
-async function configure(flash: FlashRegion): Promise<Configuration> {
+async function configure(flash: FlashRegion, provisioned: Promise<Configuration>): Promise<Configuration> {
 	const stored = loadConfiguration(flash);
 	if (stored)
 		return stored;
 	show("provisioning");
 	log.info("no configuration: waiting for provisioning");
 	for (;;) {
-		const message = new Uint8Array(await requestConfiguration());
+		// The factory provisions over the local channel (device/tls-identity);
+		// a configuration message on the provisioning channel is the interim path.
+		const arrived = await Promise.race([provisioned, requestConfiguration()]);
+		if (!(arrived instanceof ArrayBuffer)) {
+			log.info("provisioned by the factory: configuration and certificate stored, provisioning locked");
+			return arrived;
+		}
+		const message = new Uint8Array(arrived);
 		try {
 			const configuration = parseConfiguration(message);
 			const credentials = parseClientCredentials(message);
 			if (credentials) {
 				writeRecord(flash, clientCertificateSector, utf8Encode(credentials.certificate));
-				write(clientKeyEntry, utf8Encode(credentials.key));
+				write(tlsKeyEntry, utf8Encode(credentials.key));
 			}
 			storeConfiguration(flash, configuration);
 			log.info("configuration stored");
@@ -65,11 +72,19 @@ async function configure(flash: FlashRegion): Promise<Configuration> {
 }
 
 /** Pairing, on the local channel only: adds (or removes) a phone as a reader of every later event. */
-function servePairing(identity: Identity, keys: DeviceKeys, onPaired: (phones: PairedPhone[]) => void): void {
+function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
 	onPairingRequest((request) => {
 		let reply: Record<string, unknown>;
 		try {
 			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
+			if (isFactoryRequest(message)) {
+				reply = factory(message);
+				if (reply.ok)
+					log.info(`factory: ${message.doorward} done`);
+				else
+					log.warn(`factory: ${message.doorward} refused: ${reply.error}`);
+				return utf8Encode(JSON.stringify(reply)).buffer as ArrayBuffer;
+			}
 			if (typeof message.remove === "string") {
 				if (!/^[0-9a-f]{16}$/.test(message.remove))
 					throw new RangeError("pairing: remove takes a phone's 8-byte key id in hex");
@@ -106,13 +121,11 @@ function tlsOptions(flash: FlashRegion, configuration: Configuration): ClientOpt
 	if (!tls)
 		return undefined;
 	const certificate = readRecord(flash, clientCertificateSector);
-	const key = read(clientKeyEntry);
 	const [ca] = pemBlocks(tls.ca);
+	const key = certificate ? tlsClientKey() : undefined;
 	if (!certificate || !key)
 		return { ca, serverName: tls.serverName };
-	const options = { ca, serverName: tls.serverName, certificates: pemBlocks(utf8Decode(certificate)), key: pemBlocks(utf8Decode(key))[0] };
-	key.fill(0);
-	return options;
+	return { ca, serverName: tls.serverName, certificates: pemBlocks(utf8Decode(certificate)), key };
 }
 
 async function boot(): Promise<void> {
@@ -121,14 +134,18 @@ async function boot(): Promise<void> {
 	const { identity, created } = loadOrCreateIdentity(flash);
 	const { keys, created: newKeys } = loadOrCreateKeys();
 	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
+	if (loadOrCreateTlsKey().created)
+		log.info("new TLS key (RSA-2048) made on the device");
 	let recipients = loadRecipients();
+	let provisionedBy: (configuration: Configuration) => void = () => {};
+	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
 	// Pairing needs the keys, not the configuration: a device can be paired in its box.
-	servePairing(identity, keys, (phones) => {
+	servePairing(identity, keys, factoryHandler(flash, identity, keys, (configuration) => provisionedBy(configuration)), (phones) => {
 		recipients = phones;
 	});
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
-	const configuration = await configure(flash);
+	const configuration = await configure(flash, provisioned);
 
 	const tls = tlsOptions(flash, configuration);
 	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));

@@ -12,13 +12,14 @@ import { runSim, defaultScene, UsageError } from "./sim/run.js";
 import { keygen, pair, open, PhoneFileError } from "./phone/commands.js";
 import { EnvelopeError } from "./phone/open.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
+import { factoryCommand, factoryUsage } from "./factory/commands.js";
 
 const usage = () => `usage: doorward <command> [options]
 
 commands:
   sim [--scene DIR] [--events N] [--broker mqtt[s]://HOST:PORT] [--json]
       [--out DIR] [--flash FILE] [--phone FILE] [--timeout SECONDS]
-      [--ca FILE --cert FILE --key FILE --phone-cert FILE --phone-key FILE]
+      [--ca FILE --phone-cert FILE --phone-key FILE [--cert FILE --key FILE]]
                  run the firmware in the simulator host with a scripted scene
   build          compile the firmware and link the simulator host
   phone keygen --out FILE [--name NAME]
@@ -28,7 +29,7 @@ commands:
                  (default out/device.bin); FP is the fingerprint on its label
   open --phone FILE EVENT [--out DIR]
                  verify and decrypt a captured event (event.dwe)
-${releaseUsage}`;
+${factoryUsage}${releaseUsage}`;
 
 function say(line: string): void {
 	process.stderr.write(`${line}\n`);
@@ -69,8 +70,8 @@ async function sim(args: string[]): Promise<number> {
 		out: values.out!,
 		...(values.flash !== undefined ? { flash: values.flash } : {}),
 		...(values.phone !== undefined ? { phone: values.phone } : {}),
-		...((values.ca && values.cert && values.key && values["phone-cert"] && values["phone-key"])
-			? { tls: { ca: values.ca, cert: values.cert, key: values.key, phoneCert: values["phone-cert"], phoneKey: values["phone-key"] } }
+		...((values.ca && values["phone-cert"] && values["phone-key"])
+			? { tls: { ca: values.ca, phoneCert: values["phone-cert"], phoneKey: values["phone-key"], ...(values.cert ? { cert: values.cert } : {}), ...(values.key ? { key: values.key } : {}) } }
 			: {}),
 		timeoutSeconds,
 		say,
@@ -106,6 +107,8 @@ export async function main(argv: string[]): Promise<number> {
 				throw new UsageError("open: --phone FILE and one EVENT file are required");
 			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`));
 		}
+		case "factory":
+			return await factoryCommand(args, say, (line) => process.stdout.write(`${line}\n`));
 		case "release":
 			return await releaseCommand(args, say, (line) => process.stdout.write(`${line}\n`));
 		case "build":

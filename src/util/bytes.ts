@@ -135,6 +135,21 @@ export function fromBase64(text: string): Uint8Array {
 	return out;
 }
 
+export function toBase64(bytes: Uint8Array): string {
+	let text = "";
+	for (let i = 0; i < bytes.length; i += 3) {
+		const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+		text += base64Alphabet[(n >> 18) & 63] + base64Alphabet[(n >> 12) & 63]
+			+ ((i + 1 < bytes.length) ? base64Alphabet[(n >> 6) & 63] : "=") + ((i + 2 < bytes.length) ? base64Alphabet[n & 63] : "=");
+	}
+	return text;
+}
+
+export function toPem(label: string, der: Uint8Array): string {
+	const lines = toBase64(der).match(/.{1,64}/g) ?? [];
+	return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
 /** The DER bytes of every PEM block in `text` (certificates, keys), in order. */
 export function pemBlocks(text: string): Uint8Array[] {
 	const blocks: Uint8Array[] = [];

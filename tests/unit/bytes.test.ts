@@ -33,3 +33,16 @@ test("concat and constant-time equal", () => {
 	assert.equal(equal(Uint8Array.of(1, 2), Uint8Array.of(1, 3)), false);
 	assert.equal(equal(Uint8Array.of(1), Uint8Array.of(1, 2)), false);
 });
+
+test("base64 and PEM round-trip against Node's encoder", async () => {
+	const { toBase64, fromBase64, toPem, pemBlocks } = await import("util/bytes");
+	for (const length of [0, 1, 2, 3, 4, 5, 64, 65, 1000]) {
+		const bytes = Uint8Array.from({ length }, (_, i) => (i * 31 + 7) & 255);
+		assert.equal(toBase64(bytes), Buffer.from(bytes).toString("base64"));
+		assert.deepEqual(fromBase64(Buffer.from(bytes).toString("base64")), bytes);
+		if (length)
+			assert.deepEqual(pemBlocks(toPem("CERTIFICATE", bytes))[0], bytes);
+	}
+	assert.throws(() => fromBase64("abc"), /not base64/);
+	assert.throws(() => pemBlocks("nothing"), /no PEM block/);
+});

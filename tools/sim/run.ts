@@ -23,8 +23,12 @@ export interface SimOptions {
 	flash?: string;
 	/** A phone identity file (doorward phone keygen); a new phone each run without it. */
 	phone?: string;
-	/** For an mqtts:// broker: PEM files of the broker's CA, and of the device's and the phone's certificates and keys. */
-	tls?: { ca: string; cert: string; key: string; phoneCert: string; phoneKey: string };
+	/**
+	 * For an mqtts:// broker: PEM files of the broker's CA and of the phone's
+	 * certificate and key; and, for a device the factory has not provisioned,
+	 * its certificate and key (a provisioned device has its own, made on it).
+	 */
+	tls?: { ca: string; cert?: string; key?: string; phoneCert: string; phoneKey: string };
 	timeoutSeconds: number;
 	/** Where human-readable progress goes (stderr). */
 	say: (line: string) => void;
@@ -79,7 +83,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 		if (parsed.secure) {
 			const tls = options.tls;
 			if (!tls)
-				throw new UsageError(`--broker ${options.broker}: mqtts needs --ca, --cert, --key, --phone-cert and --phone-key`);
+				throw new UsageError(`--broker ${options.broker}: mqtts needs --ca, --phone-cert and --phone-key (and --cert, --key for a device the factory has not provisioned)`);
 			const read = (file: string, what: string) => {
 				try {
 					return readFileSync(file);
@@ -89,7 +93,12 @@ export async function runSim(options: SimOptions): Promise<number> {
 				}
 			};
 			const ca = read(tls.ca, "--ca");
-			deviceTls = { ca: ca.toString("utf8"), serverName: parsed.address, certificate: read(tls.cert, "--cert").toString("utf8"), key: read(tls.key, "--key").toString("utf8") };
+			if ((tls.cert === undefined) !== (tls.key === undefined))
+				throw new UsageError("--cert and --key go together");
+			deviceTls = {
+				ca: ca.toString("utf8"), serverName: parsed.address,
+				...(tls.cert && tls.key ? { certificate: read(tls.cert, "--cert").toString("utf8"), key: read(tls.key, "--key").toString("utf8") } : {}),
+			};
 			phoneTls = { ca, cert: read(tls.phoneCert, "--phone-cert"), key: read(tls.phoneKey, "--phone-key") };
 		}
 	}

@@ -108,6 +108,14 @@ export class SimulatedDevice extends EventEmitter {
 		return this.#pairingRequest({ remove: keyId });
 	}
 
+	/**
+	 * A factory request over the same local channel (see src/device/tls-identity.ts):
+	 * {"doorward": "csr"} or {"doorward": "provision", ...}; resolves with the device's reply.
+	 */
+	factoryRequest(request: { doorward: "csr" | "provision"; [field: string]: unknown }): Promise<Record<string, unknown>> {
+		return this.#pairingRequest(request) as unknown as Promise<Record<string, unknown>>;
+	}
+
 	#pairingRequest(request: Record<string, unknown>): Promise<PairingReply> {
 		return new Promise((resolve, reject) => {
 			const onReply = (reply: PairingReply) => {

@@ -1,0 +1,155 @@
+/*
+ * The device's TLS client identity for the broker, and the factory's side of
+ * provisioning (docs/factory.md).
+ *
+ * On first boot (no "tls-key" in the keystore) the device makes an RSA-2048
+ * key from the hardware RNG (hardware/csr) and keeps it, PKCS#8 DER, in the
+ * keystore: it never leaves the device. The factory station then talks to
+ * the device over its local provisioning channel, JSON request and reply:
+ *
+ *   {"doorward":"csr"}
+ *     -> {"ok":true,"deviceId","topicId","csr": PEM (CN = topic id),
+ *         "tlsPublicKey": SPKI DER in hex,
+ *         "signingPublicKey","agreementPublicKey": hex,"fingerprint"}
+ *   {"doorward":"provision","configuration":{...},"certificate": PEM}
+ *     -> {"ok":true,"locked":true,"deviceId"}
+ *
+ * "provision" refuses a configuration that src/device/configuration.ts
+ * refuses, one without broker.tls, one that carries any key, and a
+ * certificate that is not for this device's key. On success the device
+ * stores the certificate, then the configuration, then the lock record, in
+ * that order, and replies. From then on every factory request is refused
+ * with {"ok":false,"error":"provisioning is locked"}: only erasing the
+ * flash (and with it the device's identity) unlocks it.
+ */
+import type { FlashRegion } from "store/flash-region";
+import { readRecord, writeRecord } from "store/record";
+import { read, write } from "hardware/keystore";
+import { wipe } from "hardware/crypto";
+import { certificateMatches, certificationRequest, generateKey, publicKey } from "hardware/csr";
+import { parseConfiguration, storeConfiguration } from "device/configuration";
+import type { Configuration } from "device/configuration";
+import type { Identity } from "device/identity";
+import type { DeviceKeys } from "device/keys";
+import { pemBlocks, toHex, toPem, utf8Decode, utf8Encode } from "util/bytes";
+
+/** The keystore entry of the TLS private key (src/main.ts reads it for the broker). */
+export const tlsKeyEntry = "tls-key";
+/** Flash records (partition "doorward"): the client certificate (PEM) and the provisioning lock. */
+export const clientCertificateSector = 4;
+export const lockSector = 5;
+
+/** Whether a stored key is ours (PKCS#8 DER) rather than a PEM text written by the interim configuration path. */
+const isDer = (key: Uint8Array) => key.length > 0 && key[0] === 0x30;
+
+/**
+ * Makes the TLS key on first boot. Returns whether it was made now; on the
+ * device this takes seconds, so it runs once, before the device asks for
+ * provisioning.
+ */
+export function loadOrCreateTlsKey(): { created: boolean } {
+	const stored = read(tlsKeyEntry);
+	if (stored) {
+		wipe(stored);
+		return { created: false };
+	}
+	const key = generateKey();
+	write(tlsKeyEntry, key);
+	wipe(key);
+	return { created: true };
+}
+
+/** The private key for the TLS socket's clientKey (DER), or undefined; the caller wipes it once the socket has it. */
+export function tlsClientKey(): Uint8Array | undefined {
+	const key = read(tlsKeyEntry);
+	if (!key || isDer(key))
+		return key;
+	// A key that came in PEM with an interim configuration message.
+	const [der] = pemBlocks(utf8Decode(key));
+	wipe(key);
+	return der;
+}
+
+export function provisioningLocked(flash: FlashRegion): boolean {
+	return readRecord(flash, lockSector) !== undefined;
+}
+
+export type FactoryRequest = Record<string, unknown>;
+export type FactoryReply = Record<string, unknown>;
+
+/** Whether a local-channel request is for the factory (rather than pairing). */
+export function isFactoryRequest(message: unknown): message is FactoryRequest {
+	return (typeof message === "object") && (message !== null)
+		&& (((message as FactoryRequest).doorward === "csr") || ((message as FactoryRequest).doorward === "provision"));
+}
+
+function withKey<T>(use: (key: Uint8Array) => T): T {
+	const key = read(tlsKeyEntry);
+	if (!key || !isDer(key)) {
+		if (key)
+			wipe(key);
+		throw new Error("this device has no TLS key of its own");
+	}
+	try {
+		return use(key);
+	}
+	finally {
+		wipe(key);
+	}
+}
+
+function hasKeyField(value: unknown, depth = 0): boolean {
+	if ((typeof value !== "object") || (value === null) || (depth > 4))
+		return false;
+	return Object.keys(value).some((name) => /key|password/i.test(name) || hasKeyField((value as Record<string, unknown>)[name], depth + 1));
+}
+
+/**
+ * The factory's requests on the local channel. `onProvisioned` gets the
+ * configuration once it is stored and provisioning is locked.
+ */
+export function factoryHandler(flash: FlashRegion, identity: Identity, keys: DeviceKeys,
+	onProvisioned: (configuration: Configuration) => void): (request: FactoryRequest) => FactoryReply {
+	return (request) => {
+		try {
+			if (provisioningLocked(flash))
+				throw new Error("provisioning is locked");
+			if (request.doorward === "csr") {
+				const { csr, spki } = withKey((key) => ({ csr: certificationRequest(key, identity.topicId), spki: publicKey(key) }));
+				return {
+					ok: true,
+					deviceId: identity.deviceId,
+					topicId: identity.topicId,
+					csr: toPem("CERTIFICATE REQUEST", csr),
+					tlsPublicKey: toHex(spki),
+					signingPublicKey: toHex(keys.signingPublicKey),
+					agreementPublicKey: toHex(keys.agreementPublicKey),
+					fingerprint: keys.fingerprint,
+				};
+			}
+			// "provision"
+			if ((typeof request.configuration !== "object") || (request.configuration === null))
+				throw new RangeError("provision: configuration must be an object");
+			if (hasKeyField(request.configuration))
+				throw new RangeError("provision: a configuration carries no keys or passwords");
+			const configuration = parseConfiguration(utf8Encode(JSON.stringify(request.configuration)));
+			if (!configuration.broker.tls)
+				throw new RangeError("provision: a certificate needs broker.tls");
+			if ((typeof request.certificate !== "string") || (request.certificate.length > 3000) || !request.certificate.includes("-----BEGIN CERTIFICATE-----"))
+				throw new RangeError("provision: certificate must be one PEM certificate");
+			const blocks = pemBlocks(request.certificate);
+			if (blocks.length !== 1)
+				throw new RangeError("provision: certificate must be one PEM certificate");
+			if (!withKey((key) => certificateMatches(blocks[0], key)))
+				throw new RangeError("provision: the certificate is not for this device's key");
+			writeRecord(flash, clientCertificateSector, utf8Encode(request.certificate));
+			storeConfiguration(flash, configuration);
+			writeRecord(flash, lockSector, utf8Encode(JSON.stringify({ locked: true, deviceId: identity.deviceId })));
+			onProvisioned(configuration);
+			return { ok: true, locked: true, deviceId: identity.deviceId };
+		}
+		catch (error) {
+			return { ok: false, error: (error as Error).message };
+		}
+	};
+}
