@@ -18,10 +18,12 @@
  * configuration it calls again, so the station sees a new request: that is
  * the refusal, and the reason is in the console log.
  *
- * Pairing uses the same port, at any time: a line that is a JSON object
- * whose "doorward" member is "pair" is a pairing request (see src/main.ts
- * for its fields), answered by one line of JSON. Only someone with the
- * device in hand can reach this port.
+ * Pairing and the factory use the same port, at any time: a line that is a
+ * JSON object whose "doorward" member is "pair", "csr" or "provision" is a
+ * local-channel request (src/main.ts, src/device/tls-identity.ts), answered
+ * by one line of JSON. Once a "provision" request has been answered the
+ * configuration requests stop: the factory has configured the device.
+ * Only someone with the device in hand can reach this port.
  */
 import device from "embedded:provider/builtin";
 import Timer from "timer";
@@ -35,21 +37,30 @@ type Serial = InstanceType<typeof device.io.Serial>;
 
 let serial: Serial | undefined;
 let waitingForConfiguration: ((line: ArrayBuffer) => void) | undefined;
+let repeater: ReturnType<typeof Timer.repeat> | undefined;
+const localRequests = ["pair", "csr", "provision"];
 let pairingHandler: ((request: ArrayBuffer) => ArrayBuffer) | undefined;
 
-function isPairingRequest(line: ArrayBuffer): boolean {
+/** The "doorward" member of a local-channel request, or undefined for any other line. */
+function localRequest(line: ArrayBuffer): string | undefined {
 	try {
 		const message = JSON.parse(String.fromArrayBuffer(line));
-		return (typeof message === "object") && (message !== null) && (message.doorward === "pair");
+		const kind = (typeof message === "object") && (message !== null) ? message.doorward : undefined;
+		return localRequests.includes(kind) ? kind : undefined;
 	}
 	catch {
-		return false;
+		return undefined;
 	}
 }
 
 function dispatch(line: ArrayBuffer): void {
-	if (pairingHandler && isPairingRequest(line)) {
+	const kind = localRequest(line);
+	if (pairingHandler && kind) {
 		serial!.write(pairingHandler(line).concat(ArrayBuffer.fromString("\n")));
+		if ((kind === "provision") && repeater) {
+			Timer.clear(repeater);
+			repeater = undefined;
+		}
 		return;
 	}
 	const resolve = waitingForConfiguration;
@@ -94,9 +105,11 @@ function open(): Serial {
 export function requestConfiguration(): Promise<ArrayBuffer> {
 	return new Promise((resolve) => {
 		const port = open();
-		const repeater = Timer.repeat(() => port.write(request), repeatMs);
+		repeater = Timer.repeat(() => port.write(request), repeatMs);
 		waitingForConfiguration = (line) => {
-			Timer.clear(repeater);
+			if (repeater)
+				Timer.clear(repeater);
+			repeater = undefined;
 			resolve(line);
 		};
 		port.write(request);
