@@ -35,5 +35,8 @@ export type Platforms = [
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/esp32/provisioning")>,
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/lin/provisioning")>,
 	Implements<typeof import("hardware/keystore"), typeof import("./keystore/sim/keystore")>,
+	Implements<typeof import("hardware/ota"), typeof import("./ota/sim/ota")>,
 	Implements<typeof import("hardware/keystore"), typeof import("./keystore/preference/keystore")>,
+	Implements<typeof import("hardware/ota"), typeof import("./ota/esp32/ota")>,
+	Implements<typeof import("hardware/ota"), typeof import("./ota/lin/ota")>,
 ];

@@ -31,6 +31,7 @@ import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord, writeRecord } from "store/record";
 import { write } from "hardware/keystore";
 import { show } from "hardware/status";
+import { installFactoryRoot, selfTest, serveUpdates } from "update/ota";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
@@ -38,6 +39,8 @@ const sequenceSector = 2;
 /** The TLS client certificate (public) is a record (device/tls-identity); its key is in the keystore. */
 /** The partition that holds events until the broker acknowledges them. */
 const outboxPartition = "outbox";
+/** An image on trial must reach the broker within this time, or it is rolled back. */
+const selfTestSeconds = 20;
 
 async function configure(flash: FlashRegion, provisioned: Promise<Configuration>): Promise<Configuration> {
 	const stored = loadConfiguration(flash);
@@ -72,11 +75,17 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 }
 
 /** Pairing, on the local channel only: adds (or removes) a phone as a reader of every later event. */
-function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
+function servePairing(flash: FlashRegion, identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
 	onPairingRequest((request) => {
 		let reply: Record<string, unknown>;
 		try {
 			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
+			if (typeof message.trustRoot === "string") {
+				// The factory's first update root, on the local channel only; once set, only a signed rotation changes it.
+				const root = installFactoryRoot(flash, fromHex(message.trustRoot));
+				log.info(`update root ${root.version} (${root.channel}) trusted`);
+				return utf8Encode(JSON.stringify({ ok: true, root: root.version })).buffer as ArrayBuffer;
+			}
 			if (isFactoryRequest(message)) {
 				reply = factory(message);
 				if (reply.ok)
@@ -130,17 +139,19 @@ function tlsOptions(flash: FlashRegion, configuration: Configuration): ClientOpt
 
 async function boot(): Promise<void> {
 	show("booting");
+	const confirmed = selfTest(selfTestSeconds);
 	const flash = flashRegion(new Flash(partition));
 	const { identity, created } = loadOrCreateIdentity(flash);
 	const { keys, created: newKeys } = loadOrCreateKeys();
 	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
 	if (loadOrCreateTlsKey().created)
 		log.info("new TLS key (RSA-2048) made on the device");
+	serveUpdates(flash, identity.deviceId);
 	let recipients = loadRecipients();
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
 	// Pairing needs the keys, not the configuration: a device can be paired in its box.
-	servePairing(identity, keys, factoryHandler(flash, identity, keys, (configuration) => provisionedBy(configuration)), (phones) => {
+	servePairing(flash, identity, keys, factoryHandler(flash, identity, keys, (configuration) => provisionedBy(configuration)), (phones) => {
 		recipients = phones;
 	});
 	if (!recipients.length)
@@ -161,6 +172,7 @@ async function boot(): Promise<void> {
 		...(tls ? { tls } : {}),
 		onConnect() {
 			log.info(`connected to ${configuration.broker.address}:${configuration.broker.port}`);
+			confirmed();
 			show("online");
 			publisher!.onConnect();
 		},

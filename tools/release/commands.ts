@@ -13,6 +13,8 @@ import {
 } from "./format.js";
 import type { Channel, ManifestFields, RootFields, RootKeyFields, SecretKey, SignedMessage, Tally } from "./format.js";
 import { createKey, loadPublicKey, loadSecretKey, parseRole, writeKeyFiles } from "./keys.js";
+import { packSimImage } from "./sim-image.js";
+import { simulatorBuild } from "../build/firmware.js";
 
 export const releaseUsage = `usage: doorward release <command>
 
@@ -29,6 +31,9 @@ export const releaseUsage = `usage: doorward release <command>
   inspect FILE [--root ROOT]
         prints a bundle or root file and checks its signatures; with --root,
         checks it as a device trusting ROOT would
+  sim-image [--version MAJOR.MINOR.PATCH] [--modules MAP] -o IMAGE
+        the simulator's firmware image: the compiled modules of MAP (default
+        build/sim/modules.txt) in one archive, to sign with \`sign\`
   root init --channel C --release-key PUB... --root-key PUB...
             --release-threshold K --root-threshold K --key KEY... [--partial] -o ROOT
         the first root (version 1), signed by its own root keys
@@ -333,6 +338,19 @@ function inspect(args: string[], print: (line: string) => void): number {
 	return failures ? 1 : 0;
 }
 
+/* ---- sim-image ---- */
+
+function simImage(args: string[], say: (line: string) => void): number {
+	const { values, positionals } = parse(args, { version: { type: "string" }, modules: { type: "string" }, o: { type: "string", short: "o" } });
+	if (!values.o || positionals.length)
+		throw new UsageError("release sim-image: -o IMAGE is required, and nothing else");
+	const version = (values.version === undefined) ? undefined : parseVersionText(values.version);
+	const image = packSimImage(values.modules ?? simulatorBuild().moduleMap, version ? { version } : {});
+	writeFile(values.o, image);
+	say(`simulator image ${values.o}: ${image.length} bytes, SHA-256 ${hex(sha256(image))}`);
+	return 0;
+}
+
 /* ---- the entry point ---- */
 
 export async function releaseCommand(args: string[], say: (line: string) => void, print: (line: string) => void): Promise<number> {
@@ -349,6 +367,8 @@ export async function releaseCommand(args: string[], say: (line: string) => void
 			return inspect(rest, print);
 		case "root":
 			return root(rest, say);
+		case "sim-image":
+			return simImage(rest, say);
 		case undefined:
 		case "help":
 		case "--help":

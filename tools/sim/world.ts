@@ -33,21 +33,46 @@ export interface DeviceOptions {
 	configuration?: Record<string, unknown>;
 	/** Lines the firmware writes (its log), without the newline. */
 	onLog?: (line: string) => void;
+	/** Extra environment for the first power-up only (DOORWARD_FLASH_CUT_AFTER). */
+	env?: Record<string, string>;
+	/** Extra environment for each power-up after a reset. */
+	restartEnv?: Record<string, string>;
+	/** How long an image on trial has to confirm itself before the host resets it. */
+	trialTimeoutMs?: number;
+}
+
+/** The host's exit code for a device reset: the world powers it up again. */
+export const resetExitCode = 75;
+
+export interface UpdateReport {
+	readonly outcome: string;
+	readonly [key: string]: unknown;
 }
 
 /** A simulated device: its process, its bridge and its peripherals. */
 export class SimulatedDevice extends EventEmitter {
 	#process: ChildProcess;
-	#bridge: BridgeLink;
+	#bridge!: BridgeLink;
 	#options: DeviceOptions;
 	#scene: Scene | undefined;
 	#camera: { timer: NodeJS.Timeout; next: number } | undefined;
 	#exited: Promise<number | null>;
+	#poweredOff = false;
 	framesSent = 0;
+	/** Resets so far (restarts into an update, rollbacks). */
+	resets = 0;
 
 	constructor(options: DeviceOptions) {
 		super();
 		this.#options = options;
+		let exited: (code: number | null) => void = () => {};
+		this.#exited = new Promise((resolve) => (exited = resolve));
+		this.#process = this.#start(options.env, exited);
+	}
+
+	/** Powers the host up; a reset (exit 75, as the firmware's restart or the trial watchdog) powers it up again. */
+	#start(env: Record<string, string> | undefined, exited: (code: number | null) => void): ChildProcess {
+		const options = this.#options;
 		const { build } = options;
 		const command = [
 			build.host, "--modules", build.moduleMap, "--main", "main", "--bridge", "3",
@@ -57,11 +82,12 @@ export class SimulatedDevice extends EventEmitter {
 		// For debugging the host: DOORWARD_HOST_WRAPPER="valgrind -q" (or "gdb -batch -ex run -ex bt --args").
 		const wrapper = process.env.DOORWARD_HOST_WRAPPER?.split(" ").filter(Boolean) ?? [];
 		command.unshift(...wrapper);
-		this.#process = spawn(command[0], command.slice(1), { stdio: ["ignore", "inherit", "pipe", "pipe"] });
-		this.#bridge = new BridgeLink(this.#process.stdio[3] as Duplex, (type, payload) => this.#handle(type, payload));
+		const child = spawn(command[0], command.slice(1), { stdio: ["ignore", "inherit", "pipe", "pipe"], env: { ...process.env, ...(options.trialTimeoutMs ? { DOORWARD_TRIAL_TIMEOUT_MS: String(options.trialTimeoutMs) } : {}), ...env } });
+		this.#process = child;
+		this.#bridge = new BridgeLink(child.stdio[3] as Duplex, (type, payload) => this.#handle(type, payload));
 		let pending = "";
-		this.#process.stderr!.setEncoding("utf8");
-		this.#process.stderr!.on("data", (text: string) => {
+		child.stderr!.setEncoding("utf8");
+		child.stderr!.on("data", (text: string) => {
 			pending += text;
 			let newline: number;
 			while ((newline = pending.indexOf("\n")) >= 0) {
@@ -69,15 +95,20 @@ export class SimulatedDevice extends EventEmitter {
 				pending = pending.slice(newline + 1);
 			}
 		});
-		this.#exited = new Promise((resolve) => {
-			this.#process.on("exit", (code, signal) => {
-				this.#stopCamera();
-				if (pending)
-					options.onLog?.(pending);
-				resolve(code ?? (signal ? 128 : null));
-				this.emit("exit", code, signal);
-			});
+		child.on("exit", (code, signal) => {
+			this.#stopCamera();
+			if (pending)
+				options.onLog?.(pending);
+			if ((code === resetExitCode) && !this.#poweredOff) {
+				this.resets++;
+				this.emit("reset");
+				this.#start(options.restartEnv, exited);
+				return;
+			}
+			exited(code ?? (signal ? 128 : null));
+			this.emit("exit", code, signal);
 		});
+		return child;
 	}
 
 	get exited(): Promise<number | null> {
@@ -134,12 +165,25 @@ export class SimulatedDevice extends EventEmitter {
 
 	/** Cuts the power: the host exits at once, as the device would lose its RAM. */
 	async powerOff(): Promise<number | null> {
+		this.#poweredOff = true;
 		this.#stopCamera();
 		this.#bridge.close();
 		const timeout = setTimeout(() => this.#process.kill("SIGKILL"), 2000);
 		const code = await this.#exited;
 		clearTimeout(timeout);
 		return code;
+	}
+
+	/** Sends an update bundle over the bridge in chunks (the simulator's stand-in for the download). */
+	sendUpdate(bundle: Uint8Array, chunkSize = 4000): void {
+		for (let at = 0; at < bundle.length; at += chunkSize)
+			this.#send(ToDevice.UpdateChunk, Buffer.from(bundle.subarray(at, at + chunkSize)));
+		this.#send(ToDevice.UpdateEnd, Buffer.alloc(0));
+	}
+
+	/** The factory sets the device's first update root (a signed root file), over the local channel. */
+	trustRoot(root: Uint8Array): Promise<Record<string, unknown>> {
+		return this.#pairingRequest({ trustRoot: Buffer.from(root).toString("hex") } as never) as unknown as Promise<Record<string, unknown>>;
 	}
 
 	#send(type: number, payload: Buffer): void {
@@ -158,6 +202,15 @@ export class SimulatedDevice extends EventEmitter {
 			else
 				this.#stopCamera();
 			break;
+		case ToWorld.UpdateReport: {
+			try {
+				this.emit("update", JSON.parse(payload.toString("utf8")) as UpdateReport);
+			}
+			catch {
+				this.emit("warning", "device sent an update report that is not JSON");
+			}
+			break;
+		}
 		case ToWorld.PairReply: {
 			try {
 				this.emit("pair-reply", JSON.parse(payload.toString("utf8")));

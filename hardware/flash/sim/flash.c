@@ -36,6 +36,8 @@ typedef struct {
 static Partition gPartitions[MAX_PARTITIONS];
 static int gPartitionCount = -1;
 static int gFlashFd = -1;
+static long gCutAfter = 0;
+static long gOperations = 0;
 
 static char *trim(char *text)
 {
@@ -68,15 +70,19 @@ static void flashFail(xsMachine *the, const char *format, const char *detail)
 	xsUnknownError("%s", message);
 }
 
-static void flashOpen(xsMachine *the)
+/* Loads the partition table and opens the image; returns an error format (with %s the path) or NULL. */
+static const char *flashLoad(void)
 {
 	if (gPartitionCount >= 0)
-		return;
+		return NULL;
 	if (!gHostFlashPath || !gHostPartitionsPath)
-		xsUnknownError("flash: this host was started without --flash and --partitions");
+		return "flash: this host was started without --flash and --partitions%s";
+	const char *cut = getenv("DOORWARD_FLASH_CUT_AFTER");
+	if (cut)
+		gCutAfter = atol(cut);
 	FILE *csv = fopen(gHostPartitionsPath, "r");
 	if (!csv)
-		flashFail(the, "flash: cannot open partition table %s", gHostPartitionsPath);
+		return "flash: cannot open partition table %s";
 	char line[256];
 	uint32_t next = 0x9000; /* after the bootloader and the partition table itself */
 	uint32_t end = 0;
@@ -96,7 +102,7 @@ static void flashOpen(xsMachine *the)
 		}
 		if ((fieldCount < 5) || (count == MAX_PARTITIONS) || (strlen(fields[0]) > 16)) {
 			fclose(csv);
-			flashFail(the, "flash: malformed partition table %s", gHostPartitionsPath);
+			return "flash: malformed partition table %s";
 		}
 		long offset = parseSize(fields[3]);
 		long size = parseSize(fields[4]);
@@ -105,7 +111,7 @@ static void flashOpen(xsMachine *the)
 			offset = (next + alignment - 1) & ~(alignment - 1);
 		if ((offset < 0) || (size <= 0) || (offset % SECTOR_SIZE) || (size % SECTOR_SIZE)) {
 			fclose(csv);
-			flashFail(the, "flash: malformed partition table %s", gHostPartitionsPath);
+			return "flash: malformed partition table %s";
 		}
 		strcpy(gPartitions[count].name, fields[0]);
 		gPartitions[count].offset = (uint32_t)offset;
@@ -118,7 +124,7 @@ static void flashOpen(xsMachine *the)
 	fclose(csv);
 	gFlashFd = open(gHostFlashPath, O_RDWR | O_CREAT, 0600);
 	if (gFlashFd < 0)
-		flashFail(the, "flash: cannot open flash image %s", gHostFlashPath);
+		return "flash: cannot open flash image %s";
 	struct stat status;
 	fstat(gFlashFd, &status);
 	if ((uint64_t)status.st_size < end) {
@@ -127,10 +133,87 @@ static void flashOpen(xsMachine *the)
 		memset(erased, 0xFF, sizeof(erased));
 		for (off_t at = status.st_size - (status.st_size % SECTOR_SIZE); at < (off_t)end; at += SECTOR_SIZE) {
 			if (pwrite(gFlashFd, erased, SECTOR_SIZE, at) != SECTOR_SIZE)
-				flashFail(the, "flash: cannot extend flash image %s", gHostFlashPath);
+				return "flash: cannot extend flash image %s";
 		}
 	}
 	gPartitionCount = count;
+	return NULL;
+}
+
+static void flashOpen(xsMachine *the)
+{
+	const char *error = flashLoad();
+	if (error)
+		flashFail(the, error, gHostFlashPath ? gHostFlashPath : "");
+}
+
+/* ---- power cuts (DOORWARD_FLASH_CUT_AFTER=N): the N-th write or erase of
+ * this process is torn half-way and the supply is cut, as on the device. ---- */
+
+static void flashMaybeCut(off_t at, const uint8_t *data, uint32_t length, int erase)
+{
+	if (!gCutAfter || (++gOperations != gCutAfter))
+		return;
+	uint32_t half = length / 2;
+	uint8_t chunk[SECTOR_SIZE];
+	if (erase)
+		memset(chunk, 0xFF, half);
+	else if (pread(gFlashFd, chunk, half, at) == (ssize_t)half) {
+		for (uint32_t i = 0; i < half; i++)
+			chunk[i] &= data[i];
+	}
+	if (pwrite(gFlashFd, chunk, half, at) != (ssize_t)half)
+		fprintf(stderr, "flash: torn write failed\n");
+	fprintf(stderr, "flash: power cut during %s %ld\n", erase ? "erase" : "write", gOperations);
+	hostPowerOff();
+}
+
+/* ---- for the host's boot stage (boot.c): partitions by name, raw access ---- */
+
+int hostFlashPartition(const char *name, uint32_t *offset, uint32_t *size)
+{
+	const char *error = flashLoad();
+	if (error) {
+		fprintf(stderr, "doorward-sim-host: ");
+		fprintf(stderr, error, gHostFlashPath ? gHostFlashPath : "");
+		fprintf(stderr, "\n");
+		return 0;
+	}
+	for (int i = 0; i < gPartitionCount; i++) {
+		if (!strcmp(gPartitions[i].name, name)) {
+			*offset = gPartitions[i].offset;
+			*size = gPartitions[i].size;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int hostFlashRead(uint32_t at, void *data, uint32_t length)
+{
+	return pread(gFlashFd, data, length, at) == (ssize_t)length;
+}
+
+/* Writes can only clear bits; `length` at most one sector. */
+int hostFlashWrite(uint32_t at, const void *data, uint32_t length)
+{
+	uint8_t chunk[SECTOR_SIZE];
+	if (length > SECTOR_SIZE)
+		return 0;
+	flashMaybeCut(at, data, length, 0);
+	if (pread(gFlashFd, chunk, length, at) != (ssize_t)length)
+		return 0;
+	for (uint32_t i = 0; i < length; i++)
+		chunk[i] &= ((const uint8_t *)data)[i];
+	return pwrite(gFlashFd, chunk, length, at) == (ssize_t)length;
+}
+
+int hostFlashErase(uint32_t at)
+{
+	uint8_t erased[SECTOR_SIZE];
+	flashMaybeCut(at, NULL, SECTOR_SIZE, 1);
+	memset(erased, 0xFF, sizeof(erased));
+	return pwrite(gFlashFd, erased, SECTOR_SIZE, at) == SECTOR_SIZE;
 }
 
 static FlashHandle *flashHandle(xsMachine *the)
@@ -206,6 +289,8 @@ void xs_flash_write(xsMachine *the)
 	if ((xsUnsignedValue)length > available)
 		xsRangeError("flash: buffer holds %u bytes, %d requested", available, (int)length);
 	uint8_t chunk[SECTOR_SIZE];
+	if (length)
+		flashMaybeCut((off_t)handle->offset + offset, data, (length < SECTOR_SIZE) ? (uint32_t)length : SECTOR_SIZE, 0);
 	for (xsIntegerValue done = 0; done < length;) {
 		xsIntegerValue part = length - done;
 		if (part > SECTOR_SIZE)
@@ -229,6 +314,7 @@ void xs_flash_erase(xsMachine *the)
 	if ((sector < 0) || ((uint64_t)(sector + 1) * SECTOR_SIZE > handle->size))
 		xsRangeError("flash: sector %d outside the partition", (int)sector);
 	uint8_t erased[SECTOR_SIZE];
+	flashMaybeCut((off_t)handle->offset + (off_t)sector * SECTOR_SIZE, NULL, SECTOR_SIZE, 1);
 	memset(erased, 0xFF, sizeof(erased));
 	if (pwrite(gFlashFd, erased, SECTOR_SIZE, (off_t)handle->offset + (off_t)sector * SECTOR_SIZE) != SECTOR_SIZE)
 		xsUnknownError("flash: erase failed");

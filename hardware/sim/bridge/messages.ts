@@ -16,6 +16,10 @@ export const ToDevice = Object.freeze({
 	Provision: 4,
 	/** UTF-8 JSON pairing request: {"phone": X25519 public key hex, "name"}. */
 	Pair: 5,
+	/** A piece of an update bundle, in order (the simulator's stand-in for the download). */
+	UpdateChunk: 6,
+	/** The update bundle is complete (no payload). */
+	UpdateEnd: 7,
 	/** Test only: a request to the crypto oracle (tests/xs/oracle.ts). */
 	OracleRequest: 0x10,
 } as const);
@@ -30,6 +34,8 @@ export const ToWorld = Object.freeze({
 	Status: 0x83,
 	/** UTF-8 JSON pairing reply: the device's public keys and fingerprint, or an error. */
 	PairReply: 0x84,
+	/** UTF-8 JSON update outcome: {"outcome": "installed" | "refused" | "trial" | "confirmed" | "self-test-failed" | "rolled-back", ...}. */
+	UpdateReport: 0x85,
 	/** Test only: the crypto oracle's answer. */
 	OracleReply: 0x90,
 } as const);

@@ -93,6 +93,8 @@ void hostUnwatch(int fd)
 
 static int loopHasWork(void)
 {
+	if (gHostTrialDeadline >= 0)
+		return 1;
 	if (hostTimersPending())
 		return 1;
 	for (int i = 0; i < gWatchCount; i++) {
@@ -111,6 +113,8 @@ static void runLoop(xsMachine *the)
 		if (gExitRequested || !loopHasWork())
 			break;
 		double deadline = hostTimersNextDeadline();
+		if ((gHostTrialDeadline >= 0) && ((deadline < 0) || (gHostTrialDeadline < deadline)))
+			deadline = gHostTrialDeadline;
 		int timeout = -1;
 		if (deadline >= 0) {
 			double wait = deadline - hostMonotonicMilliseconds();
@@ -143,6 +147,11 @@ static void runLoop(xsMachine *the)
 		}
 		if (!gExitRequested)
 			hostTimersFire(the);
+		/* The watchdog of an image on trial: not confirmed in time, the device resets (and rolls back). */
+		if ((gHostTrialDeadline >= 0) && (hostMonotonicMilliseconds() >= gHostTrialDeadline)) {
+			fprintf(stderr, "boot: the image on trial did not confirm itself in time: reset\n");
+			hostRequestExit(75);
+		}
 	}
 	hostCheckUnhandledRejections(the);
 }
@@ -315,6 +324,11 @@ int main(int argc, char *argv[])
 	if (!mapPath || !mainSpecifier)
 		usage();
 	hostLoadModuleMap(mapPath);
+	hostBoot();
+	if (hostBootTrial()) {
+		const char *timeout = getenv("DOORWARD_TRIAL_TIMEOUT_MS");
+		gHostTrialDeadline = hostMonotonicMilliseconds() + (timeout ? atof(timeout) : 60000.0);
+	}
 	if (!hostHasModule(mainSpecifier)) {
 		fprintf(stderr, "doorward-sim-host: module %s is not in %s\n", mainSpecifier, mapPath);
 		return 2;

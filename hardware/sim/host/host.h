@@ -43,6 +43,20 @@ void hostCheckUnhandledRejections(void *the);
 const char *hostXSVersion(void);
 void hostMemory(void *the, double *chunks, double *slots);
 
+/* Flash, for the boot stage (hardware/flash/sim/flash.c): absolute offsets. */
+int hostFlashPartition(const char *name, uint32_t *offset, uint32_t *size);
+int hostFlashRead(uint32_t at, void *data, uint32_t length);
+int hostFlashWrite(uint32_t at, const void *data, uint32_t length);
+int hostFlashErase(uint32_t at);
+
+/* The boot stage (boot.c): picks the image to run from the otadata record. */
+void hostBoot(void);
+int hostBootTrial(void);
+/* 1 and the source if the booted image has `specifier`, 0 if not, -1 when the factory image (module map) runs. */
+int hostImageModule(const char *specifier, const uint8_t **source, uint32_t *length);
+/* When an image on trial must have confirmed itself (ms, monotonic), or < 0. */
+extern double gHostTrialDeadline;
+
 /* From the command line; NULL or -1 when not given. */
 extern const char *gHostFlashPath;
 extern const char *gHostPartitionsPath;

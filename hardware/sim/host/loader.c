@@ -66,6 +66,9 @@ static const char *modulePath(const char *specifier)
 
 int hostHasModule(const char *specifier)
 {
+	int inImage = hostImageModule(specifier, NULL, NULL);
+	if (inImage >= 0)
+		return inImage;
 	return modulePath(specifier) != NULL;
 }
 
@@ -113,7 +116,7 @@ txID fxFindModule(txMachine *the, txSlot *realm, txID moduleID, txSlot *slot)
 	size_t length = strlen(resolved);
 	if ((length > 3) && !strcmp(resolved + length - 3, ".js"))
 		resolved[length - 3] = 0;
-	if (!modulePath(resolved))
+	if (!hostHasModule(resolved))
 		return XS_NO_ID;
 	return fxNewNameC(the, resolved);
 }
@@ -159,9 +162,57 @@ static txScript *parseModuleFile(txMachine *the, const char *path)
 	return script;
 }
 
+typedef struct {
+	const uint8_t *at;
+	const uint8_t *end;
+} MemoryStream;
+
+static int memoryGetter(void *stream)
+{
+	MemoryStream *memory = stream;
+	return (memory->at < memory->end) ? *memory->at++ : C_EOF;
+}
+
+/* A module of the booted image (an archive in an OTA slot): parsed from memory. */
+static txScript *parseModuleMemory(txMachine *the, const char *specifier, const uint8_t *source, uint32_t length)
+{
+	txParser _parser;
+	txParser *parser = &_parser;
+	txParserJump jump;
+	txString mapName = NULL;
+	txScript *volatile script = NULL;
+	char path[PATH_MAX];
+	MemoryStream stream = { source, source + length };
+	fxInitializeParser(parser, the, the->parserBufferSize, the->parserTableModulo);
+	parser->firstJump = &jump;
+	if (c_setjmp(jump.jmp_buf) == 0) {
+		snprintf(path, sizeof(path), "image:%s.js", specifier);
+		parser->path = fxNewParserSymbol(parser, path);
+		fxParserTree(parser, &stream, (txGetter)memoryGetter, mxDebugFlag, &mapName);
+		fxParserHoist(parser);
+		fxParserBind(parser);
+		script = fxParserCode(parser);
+	}
+	fxTerminateParser(parser);
+	return script;
+}
+
 void fxLoadModule(txMachine *the, txSlot *module, txID moduleID)
 {
 	const char *specifier = fxGetKeyName(the, moduleID);
+	const uint8_t *source;
+	uint32_t length;
+	int inImage = hostImageModule(specifier, &source, &length);
+	if (inImage == 0)
+		return;
+	if (inImage > 0) {
+		txScript *script = parseModuleMemory(the, specifier, source, length);
+		if (script)
+			fxResolveModule(the, module, moduleID, script, C_NULL, C_NULL);
+		else
+			fprintf(stderr, "doorward-sim-host: cannot parse module %s of the booted image\n", specifier);
+		return;
+	}
 	const char *path = modulePath(specifier);
 	if (!path)
 		return;

@@ -1,0 +1,222 @@
+/*
+ * Signed OTA with rollback, in the simulator: an update from N to N+1 end to
+ * end; a tampered or replayed bundle refused; an image that fails its
+ * self-test rolled back by itself; and power cuts at every flash write and
+ * erase of an install, after each of which the device boots a valid image.
+ *
+ * The bundle reaches the device over the bridge in chunks (the simulator's
+ * stand-in for the download); the boot state is the host's (boot.c).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitFor } from "../support/wait.js";
+import { simulatorBuild } from "../../tools/build/firmware.js";
+import { startEmbeddedBroker } from "../../tools/sim/broker.js";
+import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
+import type { DeviceStatus, UpdateReport } from "../../tools/sim/world.js";
+import { encodeBundle, encodeManifest, encodeRoot, hex, sha256, signMessage } from "../../tools/release/format.js";
+import type { Version } from "../../tools/release/format.js";
+import { createKey } from "../../tools/release/keys.js";
+import { packSimImage } from "../../tools/release/sim-image.js";
+
+const build = simulatorBuild();
+const releaseKey = createKey("release", "development");
+const rootKey = createKey("root", "development");
+const root = signMessage("root", encodeRoot({
+	channel: "development", version: 1, releaseThreshold: 1, rootThreshold: 1,
+	keys: [
+		{ role: "development", publicKey: releaseKey.publicKey, release: true, root: false },
+		{ role: "development", publicKey: rootKey.publicKey, release: false, root: true },
+	],
+}), [rootKey]);
+
+function bundleFor(image: Uint8Array, version: Version, securityVersion: number): Uint8Array {
+	const manifest = signMessage("manifest", encodeManifest({
+		channel: "development", model: "doorward-sim", version, securityVersion,
+		expires: Math.floor(Date.now() / 1000) + 86400, imageSize: image.length, imageDigest: sha256(image), targets: [],
+	}), [releaseKey]);
+	return encodeBundle([], manifest, image);
+}
+
+const next = packSimImage(build.moduleMap, { version: { major: 1, minor: 1, patch: 0 } });
+const nextBundle = bundleFor(next, { major: 1, minor: 1, patch: 0 }, 1);
+/** A signed image whose main never reaches the broker (it never even tries). */
+const broken = packSimImage(build.moduleMap, {
+	version: { major: 1, minor: 2, patch: 0 },
+	replace: { main: "trace(\"doorward info broken image: never connects\\n\");\n" },
+});
+const brokenBundle = bundleFor(broken, { major: 1, minor: 2, patch: 0 }, 2);
+
+interface Device {
+	device: SimulatedDevice;
+	log: string[];
+	statuses: DeviceStatus[];
+	updates: UpdateReport[];
+}
+
+function start(flashPath: string, options: { configuration?: Record<string, unknown>; env?: Record<string, string>; restartEnv?: Record<string, string>; trialTimeoutMs?: number } = {}): Device {
+	const log: string[] = [];
+	const statuses: DeviceStatus[] = [];
+	const updates: UpdateReport[] = [];
+	const device = new SimulatedDevice({
+		build, flashPath, secretPath: deviceSecretFor(flashPath), onLog: (line) => log.push(line),
+		...options,
+	});
+	device.on("status", (status: DeviceStatus) => statuses.push(status));
+	device.on("update", (report: UpdateReport) => updates.push(report));
+	return { device, log, statuses, updates };
+}
+
+const outcome = (updates: UpdateReport[], what: string, from = 0) => () => updates.slice(from).find((report) => report.outcome === what);
+
+test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNACK; tampered and replayed bundles are refused", { timeout: 180000 }, async () => {
+	const broker = await startEmbeddedBroker();
+	const flash = join(mkdtempSync(join(tmpdir(), "doorward-ota-")), "flash.bin");
+	const configuration = { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-test", keepAliveSeconds: 5 };
+	let rig = start(flash, { configuration, trialTimeoutMs: 30000 });
+	try {
+		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
+		assert.deepEqual(await rig.device.trustRoot(root), { ok: true, root: 1 });
+
+		// Tampered: one image byte, then one manifest byte. Refused; the device stays on 1.0.0, no reset.
+		const tamperedImage = Uint8Array.from(nextBundle);
+		tamperedImage[tamperedImage.length - 10] ^= 1;
+		rig.device.sendUpdate(tamperedImage);
+		assert.equal((await waitFor("refusal", outcome(rig.updates, "refused"))).reason, "digest-mismatch");
+		const tamperedManifest = Uint8Array.from(nextBundle);
+		tamperedManifest[60] ^= 1;
+		const seen = rig.updates.length;
+		rig.device.sendUpdate(tamperedManifest);
+		assert.equal((await waitFor("refusal", outcome(rig.updates, "refused", seen))).reason, "bad-signature");
+		assert.equal(rig.device.resets, 0);
+
+		rig.device.sendUpdate(nextBundle);
+		const installed = await waitFor("installed", outcome(rig.updates, "installed"));
+		assert.equal(installed.installed, "1.1.0");
+		assert.equal(installed.slot, "ota_0");
+		const trial = await waitFor("trial boot", outcome(rig.updates, "trial"), 30000);
+		assert.equal(trial.version, "1.1.0");
+		const confirmed = await waitFor("confirmed", outcome(rig.updates, "confirmed"), 30000);
+		assert.equal(confirmed.version, "1.1.0");
+		assert.equal(confirmed.securityVersion, 1, "the security version is raised after confirmation");
+		assert.equal(readFileSync(`${flash}.secver`, "utf8").trim(), "1");
+		assert.ok(rig.log.includes(`boot: ota_0, SHA-256 ${hex(sha256(next))}, on trial`), rig.log.join("\n"));
+
+		// The same bundle again: a replay.
+		const before = rig.updates.length;
+		rig.device.sendUpdate(nextBundle);
+		assert.equal((await waitFor("replay refusal", outcome(rig.updates, "refused", before))).reason, "replay");
+
+		// After a power cycle it still runs 1.1.0, confirmed.
+		await rig.device.powerOff();
+		rig = start(flash, { configuration });
+		await waitFor("online again", () => rig.statuses.find((status) => status.state === "online"), 60000);
+		assert.ok(rig.log.some((line) => /firmware 1\.1\.0 running from ota_0$/.test(line)), rig.log.join("\n"));
+	}
+	finally {
+		await rig.device.powerOff();
+		await broker.close();
+	}
+});
+
+test("an image that fails its self-test is rolled back by itself; the security version stays", { timeout: 180000 }, async () => {
+	const broker = await startEmbeddedBroker();
+	const flash = join(mkdtempSync(join(tmpdir(), "doorward-ota-")), "flash.bin");
+	const configuration = { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-test", keepAliveSeconds: 5 };
+	const rig = start(flash, { configuration, trialTimeoutMs: 3000 });
+	try {
+		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
+		await rig.device.trustRoot(root);
+		rig.device.sendUpdate(brokenBundle);
+		await waitFor("installed", outcome(rig.updates, "installed"));
+		await waitFor("the broken image to run", () => rig.log.find((line) => line.includes("broken image: never connects")), 30000);
+		const rolledBack = await waitFor("rollback", outcome(rig.updates, "rolled-back"), 30000);
+		assert.equal(rolledBack.version, "1.0.0");
+		assert.equal(rolledBack.slot, "factory");
+		await waitFor("online on the old image", () => rig.statuses.filter((status) => status.state === "online").length >= 2 ? true : undefined, 60000);
+		assert.equal(existsSync(`${flash}.secver`), false, "never confirmed: the eFuse is not raised");
+		assert.equal(rig.device.resets, 2, "restart into the update, then the watchdog's reset");
+	}
+	finally {
+		await rig.device.powerOff();
+		await broker.close();
+	}
+});
+
+test("a power cut at every flash write and erase of an install: the device always boots a valid image", { timeout: 1200000 }, async () => {
+	// A template device: identity and keys made, the update root trusted, no configuration (it waits in provisioning).
+	const folder = mkdtempSync(join(tmpdir(), "doorward-ota-cut-"));
+	const template = join(folder, "template.bin");
+	const first = start(template);
+	await waitFor("provisioning", () => first.statuses.find((status) => status.state === "provisioning"), 60000);
+	await first.device.trustRoot(root);
+	await first.device.powerOff();
+	deviceSecretFor(template);
+	const stride = Number(process.env.DOORWARD_CUT_STRIDE ?? 1);
+	const newDigest = hex(sha256(next));
+	const booted = { factory: 0, next: 0 };
+	let cuts = 0;
+
+	/** After a cut, powers the device up again: it must boot the old image or exactly the new one. */
+	const check = async (flash: string, where: string) => {
+		const after = start(flash, { trialTimeoutMs: 60000 });
+		const bootLine = await waitFor("the boot line", () => after.log.find((line) => line.startsWith("boot: ") && !line.includes("rolling back")), 30000);
+		const running = await waitFor("firmware running", () => after.log.find((line) => / running from /.test(line)), 30000);
+		await after.device.powerOff();
+		if (bootLine === "boot: factory image") {
+			assert.match(running, /firmware 1\.0\.0 running from factory/, where);
+			booted.factory++;
+		}
+		else {
+			assert.equal(bootLine.replace(/, on trial$/, ""), `boot: ota_0, SHA-256 ${newDigest}`, `${where}: ${after.log.join("\n")}`);
+			assert.match(running, /firmware 1\.1\.0 running from ota_0/, where);
+			booted.next++;
+		}
+	};
+	const copy = (name: string) => {
+		const flash = join(folder, `${name}.bin`);
+		copyFileSync(template, flash);
+		copyFileSync(`${template}.efuse`, `${flash}.efuse`);
+		return flash;
+	};
+
+	// 1. Cuts in the install: the boot up to it, the slot's erases and writes, the pending record.
+	for (let cut = 1; ; cut += stride) {
+		const flash = copy(`install-${cut}`);
+		const cutting = start(flash, { env: { DOORWARD_FLASH_CUT_AFTER: String(cut) }, trialTimeoutMs: 60000 });
+		await waitFor("provisioning", () => cutting.statuses.find((status) => status.state === "provisioning") ?? (cutting.log.some((line) => line.includes("power cut")) ? true : undefined), 30000);
+		cutting.device.sendUpdate(nextBundle);
+		// Until the install ends or the power cut ends the device (no timer left behind).
+		let gone = false;
+		void cutting.device.exited.then(() => { gone = true; });
+		const installed = outcome(cutting.updates, "installed");
+		await waitFor("installed, or the cut", () => installed() ?? (gone ? true : undefined), 60000);
+		const wasCut = cutting.log.some((line) => line.includes("power cut"));
+		await cutting.device.powerOff();
+		if (!wasCut)
+			break;
+		cuts++;
+		await check(flash, `install, cut ${cut}`);
+	}
+	// 2. Cuts in the first boot of the new image: marking it on trial.
+	for (let cut = 1; ; cut++) {
+		const flash = copy(`trial-${cut}`);
+		const cutting = start(flash, { restartEnv: { DOORWARD_FLASH_CUT_AFTER: String(cut) }, trialTimeoutMs: 60000 });
+		await waitFor("provisioning", () => cutting.statuses.find((status) => status.state === "provisioning"), 30000);
+		cutting.device.sendUpdate(nextBundle);
+		let gone = false;
+		void cutting.device.exited.then(() => { gone = true; });
+		await waitFor("the new image running, or the cut", () => cutting.log.find((line) => / running from ota_0/.test(line)) ?? (gone ? true : undefined), 60000);
+		const wasCut = cutting.log.some((line) => line.includes("power cut"));
+		await cutting.device.powerOff();
+		if (!wasCut)
+			break;
+		cuts++;
+		await check(flash, `first boot, cut ${cut}`);
+	}
+	console.log(`power cuts: ${cuts} (every ${stride === 1 ? "" : `${stride}th `}flash write and erase from power-up through the install and the first boot of the new image); booted the old image ${booted.factory} times, the new ${booted.next} times`);
+	assert.ok(cuts > 10 && booted.factory > 0 && booted.next > 0, JSON.stringify({ cuts, booted }));
+});
