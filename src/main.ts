@@ -29,13 +29,14 @@ import { onPairingRequest, requestConfiguration } from "hardware/provisioning";
 import { now } from "hardware/clock";
 import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord, writeRecord } from "store/record";
+import { Sectors } from "store/layout";
 import { write } from "hardware/keystore";
 import { show } from "hardware/status";
 import { installFactoryRoot, selfTest, serveUpdates } from "update/ota";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
-const sequenceSector = 2;
+const sequenceSector = Sectors.sequence;
 /** The TLS client certificate (public) is a record (device/tls-identity); its key is in the keystore. */
 /** The partition that holds events until the broker acknowledges them. */
 const outboxPartition = "outbox";

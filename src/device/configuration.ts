@@ -6,6 +6,7 @@
  */
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
+import { Sectors } from "store/layout";
 import { utf8Decode, utf8Encode } from "util/bytes";
 
 export interface Configuration {
@@ -24,7 +25,7 @@ export interface Configuration {
 	readonly keepAliveSeconds: number;
 }
 
-export const configurationSector = 0;
+const configurationSector = Sectors.configuration;
 
 const defaults = Object.freeze({
 	burst: Object.freeze({ frames: 4, timeoutMs: 5000, width: 320, height: 240 }),

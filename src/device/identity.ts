@@ -7,6 +7,7 @@
  */
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
+import { Sectors } from "store/layout";
 import { bytes } from "hardware/random";
 import { toHex, utf8Decode, utf8Encode } from "util/bytes";
 
@@ -17,7 +18,7 @@ export interface Identity {
 	readonly topicId: string;
 }
 
-export const identitySector = 1;
+const identitySector = Sectors.identity;
 
 const isId = (value: unknown) => (typeof value === "string") && /^[0-9a-f]{32}$/.test(value);
 

@@ -24,6 +24,7 @@
  */
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
+import { Sectors } from "store/layout";
 import { read, write } from "hardware/keystore";
 import { wipe } from "hardware/crypto";
 import { certificateMatches, certificationRequest, generateKey, publicKey } from "hardware/csr";
@@ -36,8 +37,8 @@ import { pemBlocks, toHex, toPem, utf8Decode, utf8Encode } from "util/bytes";
 /** The keystore entry of the TLS private key (src/main.ts reads it for the broker). */
 export const tlsKeyEntry = "tls-key";
 /** Flash records (partition "doorward"): the client certificate (PEM) and the provisioning lock. */
-export const clientCertificateSector = 4;
-export const lockSector = 5;
+export const clientCertificateSector = Sectors.clientCertificate;
+const lockSector = Sectors.provisioningLock;
 
 /** Whether a stored key is ours (PKCS#8 DER) rather than a PEM text written by the interim configuration path. */
 const isDer = (key: Uint8Array) => key.length > 0 && key[0] === 0x30;

@@ -14,12 +14,13 @@ import { firmwareVersion } from "device/version";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
+import { Sectors } from "store/layout";
 import { formatVersionString, parseSignedRoot } from "./format";
 import type { Root } from "./format";
 import { Installer, describe, reasonOf } from "./installer";
 
 /** The trusted root (a signed root file), set once at the factory. */
-export const rootSector = 5;
+const rootSector = Sectors.updateRoot;
 
 export function trustedRoot(flash: FlashRegion): Root | undefined {
 	const stored = readRecord(flash, rootSector);

@@ -1,0 +1,21 @@
+/*
+ * Where each record lives in the "doorward" data partition (64 KiB, sixteen
+ * 4 KiB sectors; hardware/boards/<board>/partitions.csv). One table, so that
+ * no two stores share a sector. Secrets are not here: they are in the
+ * keystore.
+ */
+export const Sectors = Object.freeze({
+	/** The configuration from the factory (src/device/configuration.ts). */
+	configuration: 0,
+	/** The random device id and topic id (src/device/identity.ts). */
+	identity: 1,
+	/** The event sequence counter: two sectors (src/store/counter.ts). */
+	sequence: 2,
+	/** The TLS client certificate, PEM (src/device/tls-identity.ts). */
+	clientCertificate: 4,
+	/** The provisioning lock (src/device/tls-identity.ts). */
+	provisioningLock: 5,
+	/** The trusted update root (src/update/ota.ts). */
+	updateRoot: 6,
+	/** Sectors 8 to 11 are left for tests; 12 to 15 are free. */
+} as const);
