@@ -32,7 +32,7 @@ import { readRecord, writeRecord } from "store/record";
 import { Sectors } from "store/layout";
 import { write } from "hardware/keystore";
 import { show } from "hardware/status";
-import { installFactoryRoot, selfTest, serveUpdates } from "update/ota";
+import { installFactoryRoot, onOutcome, selfTest, serveUpdates } from "update/ota";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
@@ -199,6 +199,8 @@ async function boot(): Promise<void> {
 		outbox,
 		publisher,
 	});
+	// Every update outcome reaches the owner sealed, like any event.
+	onOutcome((outcome) => doorbell.recordNow("update", outcome));
 	new Triggers({ onTrigger: (kind) => doorbell.trigger(kind) });
 	show("connecting");
 	client.start();

@@ -21,7 +21,9 @@ export interface ClipMetadata {
 	readonly format: "jpeg";
 	readonly frameCount: number;
 	/** What started the event. Inside the clip, so only the phones learn it. */
-	readonly kind?: "ring" | "motion" | "face";
+	readonly kind?: "ring" | "motion" | "face" | "update";
+	/** For events without pictures (an update's outcome): what happened. */
+	readonly details?: Readonly<Record<string, string | number | boolean>>;
 	/** Wall-clock ms of the first frame's capture request. */
 	readonly startedAt: number;
 	/** Why fewer frames than asked for, if so. */

@@ -15,6 +15,7 @@ import type { Configuration } from "device/configuration";
 import type { Outbox, EventKind } from "store/outbox";
 import type Counter from "store/counter";
 import { encodeClipParts } from "./clip";
+import type { ClipMetadata } from "./clip";
 import { eventTopic } from "device/identity";
 import { bytes } from "hardware/random";
 import { now } from "hardware/clock";
@@ -72,13 +73,31 @@ export default class Doorbell {
 		this.#running = false;
 	}
 
+	/**
+	 * An event without pictures (an update's outcome), sealed and stored at
+	 * once: it must be on flash before a restart that may follow it.
+	 */
+	recordNow(kind: EventKind, details: Record<string, string | number | boolean>): void {
+		try {
+			this.#store(kind, { width: 0, height: 0, format: "jpeg", frameCount: 0, startedAt: now(), kind, details }, []);
+		}
+		catch (error) {
+			log.error(`${kind} event failed: ${(error as Error).message}`);
+		}
+	}
+
 	async #record(kind: EventKind): Promise<void> {
-		const { identity, configuration, capture, sealer, sequence, outbox, publisher } = this.#parts;
+		const { configuration, capture } = this.#parts;
 		show("capturing", { kind });
 		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
 		if (burst.metadata.cameraError)
 			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-		const clip = encodeClipParts({ metadata: { ...burst.metadata, kind }, frames: burst.frames });
+		this.#store(kind, { ...burst.metadata, kind }, burst.frames);
+	}
+
+	#store(kind: EventKind, metadata: ClipMetadata, frames: readonly Uint8Array[]): void {
+		const { identity, sealer, sequence, outbox, publisher } = this.#parts;
+		const clip = encodeClipParts({ metadata, frames });
 		const header = {
 			deviceId: identity.deviceId,
 			eventId: toHex(bytes(16)),
@@ -90,7 +109,7 @@ export default class Doorbell {
 		const dropped = outbox.put({ eventId: header.eventId, kind, topic: eventTopic(identity), payload });
 		if (dropped)
 			log.warn(`outbox full: dropped ${dropped.kind} event ${dropped.eventId}`);
-		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${burst.frames.length} frames, ${totalLength(payload)} bytes queued`);
+		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${frames.length} frames, ${totalLength(payload)} bytes queued`);
 		show(publisher.connected ? "online" : "offline");
 		publisher.kick();
 	}

@@ -7,7 +7,7 @@
  */
 import Flash from "flash";
 import Timer from "timer";
-import { activate, bootState, confirm, hardwareModel, onBundle, report, restart } from "hardware/ota";
+import { activate, bootState, confirm, hardwareModel, onBundle, report as reportToDeliverer, restart } from "hardware/ota";
 import { now } from "hardware/clock";
 import { log } from "device/log";
 import { firmwareVersion } from "device/version";
@@ -37,6 +37,28 @@ export function installFactoryRoot(flash: FlashRegion, bytes: Uint8Array): Root 
 }
 
 const version = formatVersionString(firmwareVersion);
+
+type Outcome = Record<string, string | number | boolean>;
+
+// Outcomes go to whoever delivered the bundle, and to the owner as sealed
+// events once the pipeline is up; those from before it are held until then.
+let outcomeListener: ((outcome: Outcome) => void) | undefined;
+const early: Outcome[] = [];
+
+function report(outcome: Outcome): void {
+	reportToDeliverer(outcome);
+	if (outcomeListener)
+		outcomeListener(outcome);
+	else
+		early.push(outcome);
+}
+
+/** Receives every update outcome from now on, and those that came before. */
+export function onOutcome(listener: (outcome: Outcome) => void): void {
+	outcomeListener = listener;
+	for (const outcome of early.splice(0))
+		listener(outcome);
+}
 
 export function serveUpdates(flash: FlashRegion, deviceId: string): void {
 	const state = bootState();

@@ -14,6 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../support/wait.js";
 import { simulatorBuild } from "../../tools/build/firmware.js";
+import { SimulatedPhone } from "../../tools/sim/phone.js";
+import type { ReceivedEvent } from "../../tools/sim/phone.js";
+import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
 import { startEmbeddedBroker } from "../../tools/sim/broker.js";
 import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus, UpdateReport } from "../../tools/sim/world.js";
@@ -77,8 +80,12 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 	const flash = join(mkdtempSync(join(tmpdir(), "doorward-ota-")), "flash.bin");
 	const configuration = { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-test", keepAliveSeconds: 5 };
 	let rig = start(flash, { configuration, trialTimeoutMs: 30000 });
+	const owner = createPhone("owner");
+	const sealed: ReceivedEvent[] = [];
+	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(mkdtempSync(join(tmpdir(), "doorward-ota-phone-")), "phone"), onEvent: (event) => sealed.push(event), onWarning: () => {} });
 	try {
 		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
+		rememberDevice(owner, await rig.device.pair(owner.x25519PublicKey, owner.name));
 		assert.deepEqual(await rig.device.trustRoot(root), { ok: true, root: 1 });
 
 		// Tampered: one image byte, then one manifest byte. Refused; the device stays on 1.0.0, no reset.
@@ -104,6 +111,11 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 		assert.equal(confirmed.securityVersion, 1, "the security version is raised after confirmation");
 		assert.equal(readFileSync(`${flash}.secver`, "utf8").trim(), "1");
 		assert.ok(rig.log.includes(`boot: ota_0, SHA-256 ${hex(sha256(next))}, on trial`), rig.log.join("\n"));
+		// The owner learns each outcome from a sealed event, like any other.
+		const details = (event: ReceivedEvent) => (event.metadata.details ?? {}) as Record<string, unknown>;
+		for (const expected of ["refused", "installed", "trial", "confirmed"])
+			await waitFor(`a sealed "${expected}" event at the phone`, () => sealed.find((event) => (event.kind === "update") && (details(event).outcome === expected)), 30000);
+		assert.equal(details(sealed.find((event) => details(event).outcome === "confirmed")!).version, "1.1.0");
 
 		// The same bundle again: a replay.
 		const before = rig.updates.length;
@@ -118,6 +130,7 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 	}
 	finally {
 		await rig.device.powerOff();
+		await phone.close();
 		await broker.close();
 	}
 });
