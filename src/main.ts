@@ -33,6 +33,7 @@ import { Sectors } from "store/layout";
 import { write } from "hardware/keystore";
 import { show } from "hardware/status";
 import { installFactoryRoot, onOutcome, selfTest, serveUpdates } from "update/ota";
+import { BundleAssembler, updateTopic } from "update/delivery";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
@@ -147,7 +148,7 @@ async function boot(): Promise<void> {
 	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
 	if (loadOrCreateTlsKey().created)
 		log.info("new TLS key (RSA-2048) made on the device");
-	serveUpdates(flash, identity.deviceId);
+	const updates = new BundleAssembler(serveUpdates(flash, identity.deviceId));
 	let recipients = loadRecipients();
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
@@ -173,6 +174,8 @@ async function boot(): Promise<void> {
 		...(tls ? { tls } : {}),
 		onConnect() {
 			log.info(`connected to ${configuration.broker.address}:${configuration.broker.port}`);
+			// A clean session: subscribe to this device's update topic on every connection.
+			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }]);
 			confirmed();
 			show("online");
 			publisher!.onConnect();
@@ -184,6 +187,13 @@ async function boot(): Promise<void> {
 		},
 		onPuback(packetId) {
 			publisher!.onPuback(packetId);
+		},
+		onMessage(message) {
+			if (message.topic === updateTopic(identity.topicId)) {
+				const step = updates.receive(message.payload);
+				if ((step === "started") || (step === "done") || (step === "ended early"))
+					log.info(`update over MQTT: ${step}`);
+			}
 		},
 	});
 	publisher = new Publisher(client, outbox, (event) => {

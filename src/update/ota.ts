@@ -18,6 +18,7 @@ import { Sectors } from "store/layout";
 import { formatVersionString, parseSignedRoot } from "./format";
 import type { Root } from "./format";
 import { Installer, describe, reasonOf } from "./installer";
+import type { BundleSink } from "./delivery";
 
 /** The trusted root (a signed root file), set once at the factory. */
 const rootSector = Sectors.updateRoot;
@@ -60,7 +61,8 @@ export function onOutcome(listener: (outcome: Outcome) => void): void {
 		listener(outcome);
 }
 
-export function serveUpdates(flash: FlashRegion, deviceId: string): void {
+/** Installs bundles, from the platform's channel and from any other the caller feeds into the returned sink. */
+export function serveUpdates(flash: FlashRegion, deviceId: string): BundleSink {
 	const state = bootState();
 	let installer: Installer | undefined;
 	let failed = false;
@@ -70,7 +72,7 @@ export function serveUpdates(flash: FlashRegion, deviceId: string): void {
 		log.warn(`update refused: ${(error as Error).message}`);
 		report({ outcome: "refused", reason: reasonOf(error), version });
 	};
-	onBundle({
+	const sink: BundleSink = {
 		chunk(bytes) {
 			if (failed)
 				return;
@@ -110,7 +112,9 @@ export function serveUpdates(flash: FlashRegion, deviceId: string): void {
 				failed = false;
 			}
 		},
-	});
+	};
+	onBundle(sink);
+	return sink;
 }
 
 /**

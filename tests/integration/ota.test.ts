@@ -24,6 +24,7 @@ import { encodeBundle, encodeManifest, encodeRoot, hex, sha256, signMessage } fr
 import type { Version } from "../../tools/release/format.js";
 import { createKey } from "../../tools/release/keys.js";
 import { packSimImage } from "../../tools/release/sim-image.js";
+import { offerBundle } from "../../tools/release/offer.js";
 
 const build = simulatorBuild();
 const releaseKey = createKey("release", "development");
@@ -85,7 +86,9 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(mkdtempSync(join(tmpdir(), "doorward-ota-phone-")), "phone"), onEvent: (event) => sealed.push(event), onWarning: () => {} });
 	try {
 		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
-		rememberDevice(owner, await rig.device.pair(owner.x25519PublicKey, owner.name));
+		const paired = await rig.device.pair(owner.x25519PublicKey, owner.name);
+		rememberDevice(owner, paired);
+		const topicId = String(paired.topicId);
 		assert.deepEqual(await rig.device.trustRoot(root), { ok: true, root: 1 });
 
 		// Tampered: one image byte, then one manifest byte. Refused; the device stays on 1.0.0, no reset.
@@ -100,7 +103,9 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 		assert.equal((await waitFor("refusal", outcome(rig.updates, "refused", seen))).reason, "bad-signature");
 		assert.equal(rig.device.resets, 0);
 
-		rig.device.sendUpdate(nextBundle);
+		// The genuine bundle comes over MQTT, as a release server offers it.
+		const messages = await offerBundle(broker.url, topicId, nextBundle, broker.release);
+		assert.ok(messages > 1, `the bundle took ${messages} messages`);
 		const installed = await waitFor("installed", outcome(rig.updates, "installed"));
 		assert.equal(installed.installed, "1.1.0");
 		assert.equal(installed.slot, "ota_0");
@@ -117,9 +122,10 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 			await waitFor(`a sealed "${expected}" event at the phone`, () => sealed.find((event) => (event.kind === "update") && (details(event).outcome === expected)), 30000);
 		assert.equal(details(sealed.find((event) => details(event).outcome === "confirmed")!).version, "1.1.0");
 
-		// The same bundle again: a replay.
+		// The same bundle again, over MQTT: a replay.
 		const before = rig.updates.length;
-		rig.device.sendUpdate(nextBundle);
+		await waitFor("online after the update", () => rig.statuses.filter((status) => status.state === "online").length >= 2 ? true : undefined, 30000);
+		await offerBundle(broker.url, topicId, nextBundle, broker.release);
 		assert.equal((await waitFor("replay refusal", outcome(rig.updates, "refused", before))).reason, "replay");
 
 		// After a power cycle it still runs 1.1.0, confirmed.

@@ -14,6 +14,7 @@ import {
 import type { Channel, ManifestFields, RootFields, RootKeyFields, SecretKey, SignedMessage, Tally } from "./format.js";
 import { createKey, loadPublicKey, loadSecretKey, parseRole, writeKeyFiles } from "./keys.js";
 import { packSimImage } from "./sim-image.js";
+import { offerBundle } from "./offer.js";
 import { simulatorBuild } from "../build/firmware.js";
 
 export const releaseUsage = `usage: doorward release <command>
@@ -31,6 +32,8 @@ export const releaseUsage = `usage: doorward release <command>
   inspect FILE [--root ROOT]
         prints a bundle or root file and checks its signatures; with --root,
         checks it as a device trusting ROOT would
+  offer BUNDLE --broker mqtt[s]://HOST:PORT --topic-id ID [--username U --password P] [--ca F --cert F --key F]
+        offers a bundle to one device over MQTT, on dw/ID/up (src/update/delivery.ts)
   sim-image [--version MAJOR.MINOR.PATCH] [--modules MAP] -o IMAGE
         the simulator's firmware image: the compiled modules of MAP (default
         build/sim/modules.txt) in one archive, to sign with \`sign\`
@@ -351,6 +354,23 @@ function simImage(args: string[], say: (line: string) => void): number {
 	return 0;
 }
 
+/* ---- offer ---- */
+
+async function offer(args: string[], say: (line: string) => void): Promise<number> {
+	const { values, positionals } = parse(args, {
+		broker: { type: "string" }, "topic-id": { type: "string" }, username: { type: "string" }, password: { type: "string" },
+		ca: { type: "string" }, cert: { type: "string" }, key: { type: "string" },
+	});
+	if ((positionals.length !== 1) || !values.broker || !values["topic-id"])
+		throw new UsageError("release offer: BUNDLE, --broker mqtt[s]://HOST:PORT and --topic-id ID are required");
+	const bundle = readFileSync(positionals[0]);
+	const tls = values.ca ? { ca: readFileSync(values.ca), ...(values.cert && values.key ? { cert: readFileSync(values.cert), key: readFileSync(values.key) } : {}), rejectUnauthorized: true } : {};
+	const credentials = values.username ? { username: values.username, password: values.password ?? "" } : {};
+	const messages = await offerBundle(values.broker, values["topic-id"], bundle, { ...tls, ...credentials });
+	say(`offered ${positionals[0]} (${bundle.length} bytes) to dw/${values["topic-id"]}/up in ${messages} messages`);
+	return 0;
+}
+
 /* ---- the entry point ---- */
 
 export async function releaseCommand(args: string[], say: (line: string) => void, print: (line: string) => void): Promise<number> {
@@ -369,6 +389,8 @@ export async function releaseCommand(args: string[], say: (line: string) => void
 			return root(rest, say);
 		case "sim-image":
 			return simImage(rest, say);
+		case "offer":
+			return await offer(rest, say);
 		case undefined:
 		case "help":
 		case "--help":

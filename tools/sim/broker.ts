@@ -1,8 +1,9 @@
 /*
  * The embedded broker for `doorward sim`: aedes, in this process, on a free
  * loopback port. It is not open: each run makes random credentials for the
- * device and the phone, the device may only publish and the phone may only
- * subscribe, and both only under the event topic tree.
+ * device, the phone and a release server. The device may publish events and
+ * read its update topic; the phone may only read events; the release server
+ * may only publish to update topics.
  */
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
@@ -19,6 +20,7 @@ export interface EmbeddedBroker {
 	readonly url: string;
 	readonly device: Credentials;
 	readonly phone: Credentials;
+	readonly release: Credentials;
 	/** Drops every client connection, as a network cut would; the listener stays. */
 	dropClients(): void;
 	/** Stops listening and drops every client, as a broker that went down. */
@@ -40,15 +42,17 @@ function matches(expected: Credentials, username: string | undefined, password: 
 }
 
 const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
+const updateTopic = /^dw\/[0-9a-f]{32}\/up$/;
 
 /** `tap` sees every byte that clients send to the broker, as a capture on the wire would. */
 export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promise<EmbeddedBroker> {
 	const device = credentials("device");
 	const phone = credentials("phone");
-	const roles = new WeakMap<object, "device" | "phone">();
+	const release = credentials("release");
+	const roles = new WeakMap<object, "device" | "phone" | "release">();
 	const aedes = await Aedes.createBroker({
 		authenticate(client, username, password, done) {
-			const role = matches(device, username, password) ? "device" : matches(phone, username, password) ? "phone" : undefined;
+			const role = matches(device, username, password) ? "device" : matches(phone, username, password) ? "phone" : matches(release, username, password) ? "release" : undefined;
 			if (!role) {
 				const error = Object.assign(new Error("bad user name or password"), { returnCode: 4 });
 				done(error as never, false);
@@ -58,10 +62,14 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promis
 			done(null, true);
 		},
 		authorizePublish(client, packet, done) {
-			done((client && (roles.get(client) === "device") && eventTopic.test(packet.topic)) ? null : new Error("publish not allowed"));
+			const role = client ? roles.get(client) : undefined;
+			const allowed = ((role === "device") && eventTopic.test(packet.topic)) || ((role === "release") && updateTopic.test(packet.topic));
+			done(allowed ? null : new Error("publish not allowed"));
 		},
 		authorizeSubscribe(client, subscription, done) {
-			const allowed = (roles.get(client) === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic));
+			const role = roles.get(client);
+			const allowed = ((role === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic)))
+				|| ((role === "device") && updateTopic.test(subscription.topic));
 			done(allowed ? null : new Error("subscribe not allowed"), subscription);
 		},
 	});
@@ -83,6 +91,7 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promis
 		url: `mqtt://127.0.0.1:${port}`,
 		device,
 		phone,
+		release,
 		dropClients() {
 			for (const socket of sockets)
 				socket.destroy();
