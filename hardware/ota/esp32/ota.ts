@@ -4,10 +4,10 @@
  * src/update/installer.ts, then activated here; the bootloader runs it on
  * trial and rolls it back unless confirm() is called.
  *
- * Not yet on the device: the update channel. onBundle() registers its
- * handlers but nothing delivers a bundle until the device's update client
- * (an HTTPS or MQTT download of a signed bundle) is written; report() goes
- * to the log until then.
+ * Bundles reach the device over MQTT (src/update/delivery.ts, in src/ for
+ * every platform); the device has no second channel, so onBundle() has
+ * nothing to register. report() goes to the log: the owner gets each
+ * outcome as a sealed event.
  */
 import config from "mc/config";
 
