@@ -8,6 +8,7 @@
  */
 #include "xsmc.h"
 #include "../../sim/host/host.h"
+#include "../../sim/host/callback.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -70,26 +71,9 @@ static void tcpDestructor(void *data)
 	free(tcp);
 }
 
-/* Call target[name](argument): a count when message is NULL, else the message. */
 static void tcpCall(Tcp *tcp, const char *name, xsIntegerValue count, const char *message)
 {
-	xsMachine *the = tcp->the;
-	xsBeginHost(the);
-	xsTry {
-		xsmcVars(3);
-		xsVar(0) = tcp->target;
-		xsmcGet(xsVar(1), xsVar(0), xsID(name));
-		if (message)
-			xsmcSetString(xsVar(2), (char *)message);
-		else
-			xsmcSetInteger(xsVar(2), count);
-		if (xsmcTest(xsVar(1)))
-			xsCallFunction1(xsVar(1), xsVar(0), xsVar(2));
-	}
-	xsCatch {
-		hostReportException(the, name);
-	}
-	xsEndHost(the);
+	hostCallTarget(tcp->the, NULL, &tcp->target, name, count, message);
 }
 
 static void tcpError(Tcp *tcp, const char *message)

@@ -35,6 +35,7 @@
 #define _GNU_SOURCE	/* memmem */
 #include "xsmc.h"
 #include "../../sim/host/host.h"
+#include "../../sim/host/callback.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -317,29 +318,11 @@ static void tlsDestructor(void *data)
 	tlsFree(data);
 }
 
-/* Call target[name](argument): a count when message is NULL, else the message.
- * The socket's host object is kept on the stack meanwhile: the callback may
+/* The socket's host object is kept on the stack meanwhile: the callback may
  * close the socket and drop the last reference to it. */
 static void tlsCall(Tls *tls, const char *name, xsIntegerValue count, const char *message)
 {
-	xsMachine *the = tls->the;
-	xsBeginHost(the);
-	xsTry {
-		xsmcVars(4);
-		xsVar(3) = tls->self;
-		xsVar(0) = tls->target;
-		xsmcGet(xsVar(1), xsVar(0), xsID(name));
-		if (message)
-			xsmcSetString(xsVar(2), (char *)message);
-		else
-			xsmcSetInteger(xsVar(2), count);
-		if (xsmcTest(xsVar(1)))
-			xsCallFunction1(xsVar(1), xsVar(0), xsVar(2));
-	}
-	xsCatch {
-		hostReportException(the, name);
-	}
-	xsEndHost(the);
+	hostCallTarget(tls->the, &tls->self, &tls->target, name, count, message);
 }
 
 static void tlsError(Tls *tls, const char *message)
