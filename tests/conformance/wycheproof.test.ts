@@ -6,7 +6,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { inflateSync } from "node:zlib";
 import { join } from "node:path";
 import { XsOracle, sharedFolder } from "../../tools/protocol/oracle.js";
@@ -174,5 +173,4 @@ test("Cobblestone-256 (C2SP chunked encryption)", { skip }, async (t) => {
 		}
 	}
 	report(t, "c2sp_chunked_encryption_aes_256_gcm_test.json", counts);
-	assert.ok(createHash("sha256"), "");
 });

@@ -59,7 +59,7 @@ async function scenario(name: string, disrupt: (context: { statuses: DeviceStatu
 	const proxy = await startProxy(brokerPort);
 	const received: ReceivedEvent[] = [];
 	const phone = await SimulatedPhone.connect({
-		url: `mqtts://localhost:${brokerPort}`, identity, outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onWarning: () => {},
+		url: `mqtts://localhost:${brokerPort}`, identity, topics: "paired", outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onWarning: () => {},
 		tls: { ca: readFileSync(pki.file("broker-ca.pem")), cert: readFileSync(pki.file(`${phoneName}.pem`)), key: readFileSync(pki.file(`${phoneName}.key`)) },
 	});
 	const device = new SimulatedDevice({

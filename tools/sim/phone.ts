@@ -34,6 +34,13 @@ export interface PhoneOptions {
 	/** The phone's identity; devices paired later are seen through it. */
 	identity: PhoneIdentity;
 	credentials?: Credentials;
+	/**
+	 * "all": one subscription to every device's event topic, for a development
+	 * broker that allows it; "paired": one per paired device, for a deployed
+	 * broker whose ACL allows only those (docs/deploy/broker.md). Not both:
+	 * overlapping subscriptions would deliver every event twice.
+	 */
+	topics?: "all" | "paired";
 	/** For mqtts: the CA that signed the broker's certificate, and the phone's own certificate and key (PEM). */
 	tls?: { ca: Buffer; cert: Buffer; key: Buffer };
 	outDir: string;
@@ -64,12 +71,13 @@ export class SimulatedPhone {
 			...(options.tls ? { ...options.tls, rejectUnauthorized: true } : {}),
 		});
 		const phone = new SimulatedPhone(client, options);
-		// Every device's topic where the broker allows it (a development broker);
-		// a deployed broker's ACL allows only the paired devices' topics (follow()).
-		await client.subscribeAsync("dw/+/ev", { qos: 1 });
-		for (const device of Object.values(options.identity.devices)) {
-			if (device.topicId)
-				await phone.follow(device.topicId);
+		if ((options.topics ?? "all") === "all")
+			await client.subscribeAsync("dw/+/ev", { qos: 1 });
+		else {
+			for (const device of Object.values(options.identity.devices)) {
+				if (device.topicId)
+					await phone.follow(device.topicId);
+			}
 		}
 		return phone;
 	}
@@ -78,7 +86,7 @@ export class SimulatedPhone {
 
 	/** Subscribes to one paired device's event topic (once: MQTT.js answers a repeat with nothing). */
 	async follow(topicId: string): Promise<void> {
-		if (this.#following.has(topicId))
+		if (((this.#options.topics ?? "all") === "all") || this.#following.has(topicId))
 			return;
 		this.#following.add(topicId);
 		const granted = await this.#client.subscribeAsync(`dw/${topicId}/ev`, { qos: 1 });

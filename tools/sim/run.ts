@@ -113,6 +113,8 @@ export async function runSim(options: SimOptions): Promise<number> {
 		phone = await SimulatedPhone.connect({
 			url: target.url,
 			identity,
+			// The embedded broker lets the phone read every event topic; a deployed one only its devices'.
+			topics: options.broker ? "paired" : "all",
 			...(phoneTls ? { tls: phoneTls } : {}),
 			...(target.phone ? { credentials: target.phone } : {}),
 			outDir: join(out, "phone"),
