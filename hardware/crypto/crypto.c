@@ -28,18 +28,7 @@
  * Secret intermediates are wiped (mbedtls_platform_zeroize, sodium_memzero)
  * and contexts freed on every path before an exception is thrown.
  */
-#if defined(ESP_PLATFORM)
-/* Compile against ESP-IDF's Mbed TLS configuration, as ESP-IDF's own
- * components do: context layouts depend on it (hardware SHA/AES drivers).
- * The include folders come from manifest.json's esp32 "build" C_FLAGS. */
-#include "sdkconfig.h"
-#ifndef MBEDTLS_CONFIG_FILE
-#define MBEDTLS_CONFIG_FILE "mbedtls/esp_config.h"
-#endif
-#if defined(CONFIG_MBEDTLS_VER_4_X_SUPPORT) && !defined(TF_PSA_CRYPTO_USER_CONFIG_FILE)
-#define TF_PSA_CRYPTO_USER_CONFIG_FILE "mbedtls/esp_config.h"
-#endif
-#endif
+#include "doorward_mbedtls_config.h"
 
 #include "xsmc.h"
 

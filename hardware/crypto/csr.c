@@ -33,15 +33,7 @@
  *   still builds and the device reports the gap when the factory asks for
  *   its CSR. See docs/factory.md.
  */
-#if defined(ESP_PLATFORM)
-#include "sdkconfig.h"
-#ifndef MBEDTLS_CONFIG_FILE
-#define MBEDTLS_CONFIG_FILE "mbedtls/esp_config.h"
-#endif
-#if defined(CONFIG_MBEDTLS_VER_4_X_SUPPORT) && !defined(TF_PSA_CRYPTO_USER_CONFIG_FILE)
-#define TF_PSA_CRYPTO_USER_CONFIG_FILE "mbedtls/esp_config.h"
-#endif
-#endif
+#include "doorward_mbedtls_config.h"
 
 #include "xsmc.h"
 

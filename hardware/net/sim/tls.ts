@@ -39,9 +39,8 @@
  */
 import type TLSClass from "embedded:io/socket/tcp/tls";
 import type { Options } from "embedded:io/socket/tcp/tls";
-
-type Handle = object;
-type Bytes = ArrayBuffer | ArrayBufferView;
+import { checkFormat, SimulatedSocket } from "sim/net/socket";
+import type { Bytes, Callbacks, Handle } from "sim/net/socket";
 
 function connectNative(this: unknown, target: object, address: string, port: number, serverName: string,
 	certificate: Bytes, clientCertificates: readonly Bytes[] | undefined, clientKey: Bytes | undefined): Handle {
@@ -57,6 +56,8 @@ function closeNative(this: unknown, handle: Handle): void {
 	return native("xs_tls_close").call(this, handle);
 }
 
+const natives = Object.freeze({ read: readNative, write: writeNative, close: closeNative });
+
 export interface SecureOptions {
 	/** The CA to trust, PEM or DER: the only trust anchor. */
 	certificate: ArrayBuffer | ArrayBufferView;
@@ -66,13 +67,6 @@ export interface SecureOptions {
 	clientKey?: ArrayBuffer | ArrayBufferView;
 	/** SNI and the name to verify; defaults to `host`. */
 	serverName?: string;
-}
-
-interface Callbacks {
-	onReadable?: (this: unknown, bytes: number) => void;
-	onWritable?: (this: unknown, bytes: number) => void;
-	onError?: (this: unknown, message?: string) => void;
-	target?: unknown;
 }
 
 const secureNames = ["certificate", "clientCertificates", "clientKey", "serverName", "verify"];
@@ -124,81 +118,36 @@ function checkSecure(secure: unknown, host: string | undefined): { serverName: s
 	};
 }
 
-class TLS {
-	#handle: Handle | undefined;
-	#remoteAddress: string;
-	#remotePort: number;
-
+class TLS extends SimulatedSocket {
 	constructor(options: Options) {
 		const settings = options as Options & Callbacks & { address?: string; host?: string; port?: number; secure?: unknown; TCP?: unknown };
 		const address = settings.address ?? settings.host;
 		const port = settings.port;
 		if ((typeof address !== "string") || !address.length || (typeof port !== "number") || !Number.isInteger(port) || (port < 1) || (port > 65535))
 			throw new TypeError("tls: address (or host) and port are required");
-		if ((settings.format !== undefined) && (settings.format !== "buffer"))
-			throw new RangeError(`tls: unsupported format ${settings.format}`);
+		checkFormat("tls", settings.format);
 		if ((settings.host !== undefined) && (typeof settings.host !== "string"))
 			throw new TypeError("tls: host must be a string");
 		if ((settings.TCP !== undefined) && ((typeof settings.TCP !== "object") || (settings.TCP === null)))
 			throw new TypeError("tls: TCP must be { io: TCP } as on the device");
 		const secure = checkSecure(settings.secure, settings.host);
-		this.#remoteAddress = address;
-		this.#remotePort = port;
-		// The host calls these on `relay`, with the socket as `this`, as the device does.
-		const socket = this as unknown as Callbacks;
-		const relay = {
-			onReadable: settings.onReadable ? (bytes: number) => settings.onReadable!.call(socket, bytes) : undefined,
-			onWritable: settings.onWritable ? (bytes: number) => settings.onWritable!.call(socket, bytes) : undefined,
-			onError: (message: string) => {
-				this.#handle = undefined;
-				settings.onError?.call(socket, message);
-			},
-		};
-		if (settings.target !== undefined)
-			socket.target = settings.target;
-		this.#handle = connectNative(relay, address, port, secure.serverName, secure.certificate, secure.clientCertificates, secure.clientKey);
-	}
-
-	get remoteAddress(): string | undefined {
-		return this.#remoteAddress;
-	}
-	get remotePort(): number | undefined {
-		return this.#remotePort;
-	}
-	get format(): "buffer" {
-		return "buffer";
-	}
-	set format(value: string) {
-		if (value !== "buffer")
-			throw new RangeError(`tls: unsupported format ${value}`);
+		super("tls", natives, settings, address, port,
+			(relay) => connectNative(relay, address, port, secure.serverName, secure.certificate, secure.clientCertificates, secure.clientKey));
 	}
 
 	/** Up to byteLength bytes of plaintext (all there is when omitted). */
-	read(byteLength?: number): ArrayBuffer {
+	override read(byteLength?: number): ArrayBuffer {
 		if ((byteLength !== undefined) && (!Number.isInteger(byteLength) || (byteLength < 0)))
 			throw new RangeError(`tls: invalid read length ${byteLength}`);
-		return readNative(this.#open(), byteLength ?? 0x7fffffff);
+		return super.read(byteLength);
 	}
 
-	write(buffer: ArrayBuffer | ArrayBufferView): void {
+	override write(buffer: Bytes): void {
 		if (buffer instanceof DataView)
 			buffer = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 		if (!isBytes(buffer))
 			throw new TypeError("tls: write takes an ArrayBuffer or a typed array");
-		writeNative(this.#open(), buffer);
-	}
-
-	close(): void {
-		if (this.#handle) {
-			closeNative(this.#handle);
-			this.#handle = undefined;
-		}
-	}
-
-	#open(): Handle {
-		if (!this.#handle)
-			throw new Error("tls: closed");
-		return this.#handle;
+		super.write(buffer);
 	}
 }
 
