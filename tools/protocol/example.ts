@@ -6,7 +6,6 @@
  *   node build/node/tools/protocol/example.js           prints the section
  *   node build/node/tools/protocol/example.js --write   rewrites it in the doc
  */
-import { readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
@@ -14,6 +13,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { XsOracle } from "./oracle.js";
 import { openEvent, parseHeader } from "../phone/open.js";
 import { projectRoot } from "../build/firmware.js";
+import { publishWorkedExample, readWorkedExample } from "./worked-example.js";
 
 export const exampleInputs = Object.freeze({
 	// RFC 8032 §7.1 test 1 secret key, RFC 7748 §6.1 Alice's key: public test keys, on purpose.
@@ -120,22 +120,14 @@ export async function renderExample(): Promise<string> {
 	return lines.join("\n");
 }
 
-const begin = "<!-- worked-example:begin -->";
-const end = "<!-- worked-example:end -->";
 export const specification = join(projectRoot, "docs", "protocol", "events.md");
 
 /** The worked example section as it stands in the specification. */
 export function documentedExample(): string {
-	const text = readFileSync(specification, "utf8");
-	return text.slice(text.indexOf(begin) + begin.length, text.indexOf(end)).trim();
+	return readWorkedExample(specification);
 }
 
 if (process.argv[1]?.endsWith("example.js")) {
 	const rendered = await renderExample();
-	if (process.argv.includes("--write")) {
-		const text = readFileSync(specification, "utf8");
-		writeFileSync(specification, `${text.slice(0, text.indexOf(begin) + begin.length)}\n${rendered}\n${text.slice(text.indexOf(end))}`);
-	}
-	else
-		process.stdout.write(`${rendered}\n`);
+	publishWorkedExample(specification, rendered);
 }

@@ -8,12 +8,12 @@
  *   node --import ./tools/setup/register.mjs build/node/tools/release/example.js           prints the section
  *   node --import ./tools/setup/register.mjs build/node/tools/release/example.js --write   rewrites it in the doc
  */
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { encodeBundle, encodeManifest, encodeRoot, hex, sha256, signMessage } from "./format.js";
 import type { ManifestFields, RootFields, SecretKey } from "./format.js";
 import { projectRoot } from "../build/firmware.js";
+import { publishWorkedExample, readWorkedExample } from "../protocol/worked-example.js";
 
 export const exampleInputs = Object.freeze({
 	// RFC 8032 section 7.1, tests 1, 2 and 3: public test keys, on purpose.
@@ -134,21 +134,13 @@ export function renderExample(): string {
 	].join("\n");
 }
 
-const begin = "<!-- worked-example:begin -->";
-const end = "<!-- worked-example:end -->";
 export const specification = join(projectRoot, "docs", "protocol", "update.md");
 
 export function documentedExample(): string {
-	const text = readFileSync(specification, "utf8");
-	return text.slice(text.indexOf(begin) + begin.length, text.indexOf(end)).trim();
+	return readWorkedExample(specification);
 }
 
 if (process.argv[1]?.endsWith("release/example.js")) {
 	const rendered = renderExample();
-	if (process.argv.includes("--write")) {
-		const text = readFileSync(specification, "utf8");
-		writeFileSync(specification, `${text.slice(0, text.indexOf(begin) + begin.length)}\n${rendered}\n${text.slice(text.indexOf(end))}`);
-	}
-	else
-		process.stdout.write(`${rendered}\n`);
+	publishWorkedExample(specification, rendered);
 }
