@@ -16,7 +16,7 @@ export async function runXsModule(t: TestContext, specifier: string, args: strin
 	const flash = join(mkdtempSync(join(tmpdir(), "doorward-xs-")), "flash.bin");
 	const child = spawn(build.host, [
 		"--modules", build.testModuleMap, "--main", specifier, "--flash", flash, "--partitions", build.partitions,
-		"--device-secret", deviceSecretFor(flash), "--", ...args,
+		"--device-secret", deviceSecretFor(flash), "--resources", build.resources, "--", ...args,
 	], { stdio: ["ignore", "ignore", "pipe"] });
 	let stderr = "";
 	child.stderr.setEncoding("utf8");

@@ -24,9 +24,11 @@ export const projectRoot = fileURLToPath(new URL("../../../..", import.meta.url)
 export interface SimulatorBuild {
 	readonly host: string;
 	readonly moduleMap: string;
-	/** The module map plus the firmware tests (tests/xs) */
+	/** The module map plus the firmware tests (tests/xs) and the firmware-side tools (tools/xs) */
 	readonly testModuleMap: string;
 	readonly partitions: string;
+	/** The folder that stands in for the firmware image's resources: models/ */
+	readonly resources: string;
 }
 
 export function simulatorBuild(root = projectRoot): SimulatorBuild {
@@ -38,6 +40,7 @@ export function simulatorBuild(root = projectRoot): SimulatorBuild {
 		moduleMap: join(root, "build", "sim", "modules.txt"),
 		testModuleMap: join(root, "build", "sim", "test-modules.txt"),
 		partitions,
+		resources: join(root, "models"),
 	};
 }
 
@@ -88,13 +91,14 @@ export function buildFirmware(root = projectRoot, log: (line: string) => void = 
 	});
 	writeFileSync(build.moduleMap, `# generated from manifest.json for ${simulatorPlatform}; do not edit\n${lines.join("\n")}\n`);
 
-	// The firmware tests run in the same host, with the firmware's modules
-	// plus tests/xs/* as "tests/<name>".
-	const testFolder = join(root, "build", "firmware", "tests", "xs");
-	const testLines = existsSync(testFolder)
-		? readdirSync(testFolder).filter((name) => name.endsWith(".js")).map((name) => `tests/${name.slice(0, -3)}\t${join(testFolder, name)}`)
-		: [];
-	writeFileSync(build.testModuleMap, `# generated: the firmware's modules and tests/xs; do not edit\n${[...lines, ...testLines].join("\n")}\n`);
+	// The firmware tests and the tools that drive the firmware's code (the
+	// detector, calibration) run in the same host, with the firmware's
+	// modules plus tests/xs/* as "tests/<name>" and tools/xs/* as "tools/<name>".
+	const extraLines = [["tests", join(root, "build", "firmware", "tests", "xs")], ["tools", join(root, "build", "firmware", "tools", "xs")]]
+		.flatMap(([prefix, folder]) => existsSync(folder)
+			? readdirSync(folder).filter((name) => name.endsWith(".js")).map((name) => `${prefix}/${name.slice(0, -3)}\t${join(folder, name)}`)
+			: []);
+	writeFileSync(build.testModuleMap, `# generated: the firmware's modules, tests/xs and tools/xs; do not edit\n${[...lines, ...extraLines].join("\n")}\n`);
 
 	log(`linking the simulator host (${resolution.natives.length} native modules)`);
 	run("make", [

@@ -77,7 +77,7 @@ export class SimulatedDevice extends EventEmitter {
 		const command = [
 			build.host, "--modules", build.moduleMap, "--main", "main", "--bridge", "3",
 			"--flash", options.flashPath, "--partitions", build.partitions,
-			"--device-secret", options.secretPath,
+			"--device-secret", options.secretPath, "--resources", build.resources,
 		];
 		// For debugging the host: DOORWARD_HOST_WRAPPER="valgrind -q" (or "gdb -batch -ex run -ex bt --args").
 		const wrapper = process.env.DOORWARD_HOST_WRAPPER?.split(" ").filter(Boolean) ?? [];

@@ -2,7 +2,7 @@
  * Doorward simulator host: runs the firmware's compiled modules on XS.
  *
  *   doorward-sim-host --modules MAP --main SPECIFIER
- *                     [--bridge FD] [--flash FILE --partitions CSV] [--device-secret FILE] [-- ARG...]
+ *                     [--bridge FD] [--flash FILE --partitions CSV] [--device-secret FILE] [--resources DIR] [-- ARG...]
  *
  * The loop below plays the part of Moddable's platform run loop on the
  * device: promise jobs first, then ready descriptors, then one due timer.
@@ -25,6 +25,7 @@
 const char *gHostFlashPath = NULL;
 const char *gHostPartitionsPath = NULL;
 const char *gHostDeviceSecretPath = NULL;
+const char *gHostResourcesPath = NULL;
 int gHostBridgeFd = -1;
 
 static int gExitRequested = 0;
@@ -290,7 +291,7 @@ static void defineGlobals(xsMachine *the, int argc, char **argv)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: doorward-sim-host --modules MAP --main SPECIFIER [--bridge FD] [--flash FILE --partitions CSV] [--device-secret FILE] [-- ARG...]\n");
+	fprintf(stderr, "usage: doorward-sim-host --modules MAP --main SPECIFIER [--bridge FD] [--flash FILE --partitions CSV] [--device-secret FILE] [--resources DIR] [-- ARG...]\n");
 	exit(2);
 }
 
@@ -318,6 +319,8 @@ int main(int argc, char *argv[])
 			gHostPartitionsPath = argv[++argi];
 		else if (!strcmp(argv[argi], "--device-secret"))
 			gHostDeviceSecretPath = argv[++argi];
+		else if (!strcmp(argv[argi], "--resources"))
+			gHostResourcesPath = argv[++argi];
 		else
 			usage();
 	}

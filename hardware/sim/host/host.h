@@ -61,6 +61,8 @@ extern double gHostTrialDeadline;
 extern const char *gHostFlashPath;
 extern const char *gHostPartitionsPath;
 extern const char *gHostDeviceSecretPath;
+/* The folder that stands in for the firmware image's resources (hardware/resource). */
+extern const char *gHostResourcesPath;
 extern int gHostBridgeFd;
 
 #endif
