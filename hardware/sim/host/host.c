@@ -254,6 +254,30 @@ static void xs_host_memory(xsMachine *the)
 	xsmcSet(xsResult, xsID("slots"), xsVar(0));
 }
 
+/* host.readFile(path) -> ArrayBuffer: for the tools that drive the
+ * firmware's code in the host (tools/xs: the detector on image files). The
+ * firmware has no file system; nothing under src/ or hardware/ calls it. */
+static void xs_host_read_file(xsMachine *the)
+{
+	char path[4096];
+	xsmcToStringBuffer(xsArg(0), path, sizeof(path));
+	FILE *file = fopen(path, "rb");
+	if (!file)
+		xsUnknownError("host.readFile: %s: %s", path, strerror(errno));
+	long size = -1;
+	if (fseek(file, 0, SEEK_END) == 0)
+		size = ftell(file);
+	if ((size < 0) || (size > 256L * 1024 * 1024) || (fseek(file, 0, SEEK_SET) != 0)) {
+		fclose(file);
+		xsUnknownError("host.readFile: %s: cannot size it", path);
+	}
+	xsmcSetArrayBuffer(xsResult, NULL, (xsIntegerValue)size);
+	size_t got = size ? fread(xsmcToArrayBuffer(xsResult), 1, (size_t)size, file) : 0;
+	fclose(file);
+	if (got != (size_t)size)
+		xsUnknownError("host.readFile: %s: short read", path);
+}
+
 static void xs_host_exit(xsMachine *the)
 {
 	hostRequestExit(xsmcArgc ? xsmcToInteger(xsArg(0)) : 0);
@@ -276,6 +300,8 @@ static void defineGlobals(xsMachine *the, int argc, char **argv)
 	xsmcSet(xsVar(0), xsID("exit"), xsVar(1));
 	xsVar(1) = xsNewHostFunction(xs_host_memory, 0);
 	xsmcSet(xsVar(0), xsID("memory"), xsVar(1));
+	xsVar(1) = xsNewHostFunction(xs_host_read_file, 1);
+	xsmcSet(xsVar(0), xsID("readFile"), xsVar(1));
 	xsmcSetString(xsVar(1), (char *)hostXSVersion());
 	xsmcSet(xsVar(0), xsID("xsVersion"), xsVar(1));
 	xsmcSetNewArray(xsVar(1), argc);

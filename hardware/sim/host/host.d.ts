@@ -8,6 +8,8 @@ declare global {
 		readonly xsVersion: string;
 		/** Ends the run loop; the process exits with `code` once the current job returns. */
 		exit(code?: number): void;
+		/** A file's bytes: for the tools that drive the firmware's code (tools/xs), never the firmware. */
+		readFile(path: string): ArrayBuffer;
 		/** Collects garbage, then reports the machine's live chunk bytes and slots. */
 		memory(): { chunks: number; slots: number };
 	};
