@@ -1,4 +1,51 @@
-// Placeholder while the codecs are written (issue 5); replaced in the same change.
-export function decodeJpeg(): never {
-	throw new Error("image: not built yet");
+/*
+ * JPEG codecs on the device (image.c: esp_jpeg's TJpgDec to decode,
+ * esp32-camera's encoder). Same checks as the libjpeg binding (common.ts),
+ * plus what TJpgDec cannot do, refused here with a clear message rather than
+ * left to the decoder: it reads baseline JPEGs only, and it never looks for
+ * the end-of-image marker, so a frame cut short at its very end would pass
+ * as whole. The pixels are allocated here at their final size and the
+ * native decoder writes straight into them.
+ */
+import type { DecodeOptions, Pixels } from "hardware/image";
+import { checkDecodable, checkPixels, checkQuality, checkScale, jpegBytes, readFrameHeader, scaledSize } from "hardware/image/common";
+
+export { jpegSize } from "hardware/image/common";
+
+const baselineMarker = 0xC0;
+
+function decodeNative(jpeg: Uint8Array, scale: number, pixels: Uint8Array): void {
+	native("xs_image_decode").call(undefined, jpeg, scale, pixels);
+}
+
+function encodeNative(data: Uint8Array, width: number, height: number, quality: number): ArrayBuffer {
+	return native("xs_image_encode").call(undefined, data, width, height, quality);
+}
+
+/* esp32-camera may leave zero padding after the EOI marker of a frame: skip it. */
+function endsWithEndOfImage(bytes: Uint8Array): boolean {
+	let end = bytes.length;
+	while ((end > 2) && (bytes[end - 1] === 0))
+		end--;
+	return (end >= 4) && (bytes[end - 2] === 0xFF) && (bytes[end - 1] === 0xD9);
+}
+
+export function decodeJpeg(jpeg: ArrayBuffer | Uint8Array, options?: DecodeOptions): Pixels {
+	const bytes = jpegBytes(jpeg, "decodeJpeg");
+	const scale = checkScale(options);
+	const frame = readFrameHeader(bytes);
+	checkDecodable(frame);
+	if (frame.marker !== baselineMarker)
+		throw new RangeError(`image: the device decodes baseline JPEGs only, not frame type 0xFF${frame.marker.toString(16).toUpperCase()} (progressive or extended)`);
+	if (!endsWithEndOfImage(bytes))
+		throw new Error("image: corrupt JPEG: Premature end of JPEG file (no end-of-image marker)");
+	const { width, height } = scaledSize(frame.width, frame.height, scale);
+	const data = new Uint8Array(width * height * 3);
+	decodeNative(bytes, scale, data);
+	return { width, height, data };
+}
+
+export function encodeJpeg(pixels: Pixels, quality: number): ArrayBuffer {
+	checkPixels(pixels, "encodeJpeg");
+	return encodeNative(pixels.data, pixels.width, pixels.height, checkQuality(quality));
 }

@@ -1,0 +1,247 @@
+/*
+ * JPEG decode and encode with libjpeg-turbo (Debian's libjpeg62-turbo-dev),
+ * for the simulator host and Moddable's lin.
+ *
+ * libjpeg reports a fatal error by calling error_exit, whose default prints
+ * and calls exit(): that would kill the whole firmware on one bad frame.
+ * Here error_exit formats libjpeg's message and longjmps back to the
+ * function that started the work, which destroys the codec (freeing every
+ * libjpeg allocation) and only then raises the JavaScript exception. No XS
+ * call is made while a codec exists, so an XS exception can never skip the
+ * cleanup, and no pointer into an XS buffer is held across an XS allocation.
+ *
+ * A truncated file is only a warning to libjpeg (it pads the image with
+ * grey and carries on); here a premature end is an error, because a half
+ * frame must not reach the face detector as if it were a whole one. Other
+ * warnings (stray bytes before a marker, which some cameras write) are
+ * tolerated, as browsers do.
+ */
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "xsmc.h"
+
+/* The same limit as maxImageSide in hardware/image/common.ts. */
+#define IMAGE_MAX_SIDE 4096
+
+typedef struct {
+	struct jpeg_error_mgr manager;	/* first: libjpeg sees only this part */
+	jmp_buf escape;
+	char message[JMSG_LENGTH_MAX];
+} ImageError;
+
+typedef enum {
+	kImageDone = 0,
+	kImageCorrupt,		/* message holds libjpeg's reason */
+	kImageTooLarge,
+	kImageWrongOutput,	/* the caller's pixel buffer does not fit the decoded size */
+} ImageStatus;
+
+static void imageErrorExit(j_common_ptr codec)
+{
+	ImageError *error = (ImageError *)codec->err;
+	(*codec->err->format_message)(codec, error->message);
+	longjmp(error->escape, 1);
+}
+
+static void imageEmitMessage(j_common_ptr codec, int level)
+{
+	if (level >= 0)
+		return;	/* trace messages */
+	if (codec->err->msg_code == JWRN_JPEG_EOF)
+		imageErrorExit(codec);
+	codec->err->num_warnings++;
+}
+
+static void imageOutputMessage(j_common_ptr codec)
+{
+	(void)codec;	/* never print to stderr from the firmware */
+}
+
+static struct jpeg_error_mgr *imageErrorInit(ImageError *error)
+{
+	jpeg_std_error(&error->manager);
+	error->manager.error_exit = imageErrorExit;
+	error->manager.emit_message = imageEmitMessage;
+	error->manager.output_message = imageOutputMessage;
+	error->message[0] = 0;
+	return &error->manager;
+}
+
+/* Decodes `jpeg` at 1/scale into `out`, which must be exactly the decoded
+ * width * height * 3 bytes. On kImageCorrupt, error->message says why. */
+static ImageStatus imageDecode(const uint8_t *jpeg, size_t length, int scale, uint8_t *out, size_t outLength, ImageError *error)
+{
+	struct jpeg_decompress_struct codec;
+	memset(&codec, 0, sizeof(codec));
+	codec.err = imageErrorInit(error);
+	if (setjmp(error->escape)) {
+		jpeg_destroy_decompress(&codec);
+		return kImageCorrupt;
+	}
+	jpeg_create_decompress(&codec);
+	jpeg_mem_src(&codec, jpeg, (unsigned long)length);
+	jpeg_read_header(&codec, TRUE);
+	if ((codec.image_width > IMAGE_MAX_SIDE) || (codec.image_height > IMAGE_MAX_SIDE)) {
+		jpeg_destroy_decompress(&codec);
+		return kImageTooLarge;
+	}
+	codec.out_color_space = JCS_RGB;
+	codec.scale_num = 1;
+	codec.scale_denom = (unsigned int)scale;
+	jpeg_calc_output_dimensions(&codec);
+	if ((codec.output_components != 3) || ((size_t)codec.output_width * codec.output_height * 3 != outLength)) {
+		jpeg_destroy_decompress(&codec);
+		return kImageWrongOutput;
+	}
+	jpeg_start_decompress(&codec);
+	const size_t stride = (size_t)codec.output_width * 3;
+	while (codec.output_scanline < codec.output_height) {
+		JSAMPROW row = out + (size_t)codec.output_scanline * stride;
+		if (jpeg_read_scanlines(&codec, &row, 1) != 1)
+			ERREXIT(&codec, JERR_INPUT_EOF);	/* a suspending source only: cannot happen with jpeg_mem_src */
+	}
+	jpeg_finish_decompress(&codec);
+	jpeg_destroy_decompress(&codec);
+	return kImageDone;
+}
+
+/* Encodes RGB888 pixels; *jpeg is malloc'd (by libjpeg's memory destination)
+ * and the caller frees it. On failure nothing is left allocated. */
+static ImageStatus imageEncode(const uint8_t *pixels, int width, int height, int quality, ImageError *error, unsigned char **jpeg, unsigned long *jpegLength)
+{
+	struct jpeg_compress_struct codec;
+	memset(&codec, 0, sizeof(codec));
+	codec.err = imageErrorInit(error);
+	*jpeg = NULL;
+	*jpegLength = 0;
+	if (setjmp(error->escape)) {
+		jpeg_destroy_compress(&codec);
+		free(*jpeg);
+		*jpeg = NULL;
+		return kImageCorrupt;
+	}
+	jpeg_create_compress(&codec);
+	jpeg_mem_dest(&codec, jpeg, jpegLength);
+	codec.image_width = (JDIMENSION)width;
+	codec.image_height = (JDIMENSION)height;
+	codec.input_components = 3;
+	codec.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&codec);
+	jpeg_set_quality(&codec, quality, TRUE);
+	jpeg_start_compress(&codec, TRUE);
+	const size_t stride = (size_t)width * 3;
+	while (codec.next_scanline < codec.image_height) {
+		JSAMPROW row = (JSAMPROW)(pixels + (size_t)codec.next_scanline * stride);
+		jpeg_write_scanlines(&codec, &row, 1);
+	}
+	jpeg_finish_compress(&codec);
+	jpeg_destroy_compress(&codec);
+	return kImageDone;
+}
+
+/* ---- argument checks (image.ts checks too; this side never trusts it) ---- */
+
+static int isByteBuffer(xsMachine *the, xsSlot *slot)
+{
+	return (xsmcTypeOf(*slot) == xsReferenceType)
+		&& (xsmcIsInstanceOf(*slot, xsArrayBufferPrototype) || xsmcIsInstanceOf(*slot, xsTypedArrayPrototype));
+}
+
+static int integerArgument(xsMachine *the, xsSlot *slot, int low, int high, const char *what)
+{
+	if (xsmcTypeOf(*slot) == xsIntegerType) {
+		int value = xsmcToInteger(*slot);
+		if ((value >= low) && (value <= high))
+			return value;
+	}
+	else if (xsmcTypeOf(*slot) == xsNumberType) {
+		double value = xsmcToNumber(*slot);
+		if ((value >= low) && (value <= high) && (value == (double)(int)value))
+			return (int)value;
+	}
+	else
+		xsTypeError("image: %s must be a number", what);
+	xsRangeError("image: %s must be an integer from %d to %d", what, low, high);
+	return 0;
+}
+
+/* xs_image_decode(jpeg, scale, pixels): decodes into pixels, a Uint8Array of the decoded size. */
+void xs_image_decode(xsMachine *the)
+{
+	if (xsmcArgc < 3)
+		xsTypeError("image: decode needs jpeg, scale and pixels");
+	int scale = integerArgument(the, &xsArg(1), 1, 8, "scale");
+	if ((scale != 1) && (scale != 2) && (scale != 4) && (scale != 8))
+		xsRangeError("image: scale must be 1, 2, 4 or 8");
+	if (!isByteBuffer(the, &xsArg(0)))
+		xsTypeError("image: jpeg must be an ArrayBuffer or a Uint8Array");
+	if (!isByteBuffer(the, &xsArg(2)))
+		xsTypeError("image: pixels must be a Uint8Array");
+
+	/* No XS allocation from here on: these pointers stay valid. */
+	void *jpeg, *out;
+	xsUnsignedValue length, outLength;
+	xsmcGetBufferReadable(xsArg(0), &jpeg, &length);
+	xsmcGetBufferWritable(xsArg(2), &out, &outLength);
+	if (length == 0)
+		xsUnknownError("image: corrupt JPEG: empty data");
+
+	ImageError error;
+	switch (imageDecode(jpeg, length, scale, out, outLength, &error)) {
+	case kImageDone:
+		return;
+	case kImageTooLarge:
+		xsRangeError("image: the JPEG is larger than the %d x %d limit", IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
+		break;
+	case kImageWrongOutput:
+		xsRangeError("image: pixels is %u bytes, not the decoded size (or the JPEG is not RGB-convertible)", (unsigned)outLength);
+		break;
+	case kImageCorrupt:
+		xsUnknownError("image: corrupt JPEG: %s", error.message);
+		break;
+	}
+}
+
+/* xs_image_encode(data, width, height, quality): the JPEG, as an ArrayBuffer. */
+void xs_image_encode(xsMachine *the)
+{
+	if (xsmcArgc < 4)
+		xsTypeError("image: encode needs data, width, height and quality");
+	int width = integerArgument(the, &xsArg(1), 1, IMAGE_MAX_SIDE, "width");
+	int height = integerArgument(the, &xsArg(2), 1, IMAGE_MAX_SIDE, "height");
+	int quality = integerArgument(the, &xsArg(3), 1, 100, "quality");
+	if (!isByteBuffer(the, &xsArg(0)))
+		xsTypeError("image: data must be a Uint8Array");
+
+	void *pixels;
+	xsUnsignedValue length;
+	xsmcGetBufferReadable(xsArg(0), &pixels, &length);
+	if ((size_t)length != (size_t)width * height * 3)
+		xsRangeError("image: data is %u bytes, not width * height * 3 = %u", (unsigned)length, (unsigned)((size_t)width * height * 3));
+
+	ImageError error;
+	unsigned char *jpeg;
+	unsigned long jpegLength;
+	if (imageEncode(pixels, width, height, quality, &error, &jpeg, &jpegLength) != kImageDone)
+		xsUnknownError("image: cannot encode: %s", error.message);
+	if (jpegLength > 0x7FFFFFF0ul) {
+		free(jpeg);
+		xsRangeError("image: the JPEG is too large for an ArrayBuffer");
+	}
+	/* The copy into XS may throw (out of memory): free libjpeg's buffer on both paths. */
+	xsTry {
+		xsmcSetArrayBuffer(xsResult, jpeg, (xsIntegerValue)jpegLength);
+	}
+	xsCatch {
+		free(jpeg);
+		xsThrow(xsException);
+	}
+	free(jpeg);
+}
