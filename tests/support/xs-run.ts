@@ -11,12 +11,13 @@ import type { TestContext } from "node:test";
 import { simulatorBuild } from "../../tools/build/firmware.js";
 import { deviceSecretFor } from "../../tools/sim/world.js";
 
-export async function runXsModule(t: TestContext, specifier: string, args: string[] = [], timeoutMs = 120000): Promise<void> {
+/** `resources` stands in for the firmware image's resources (default: models/). */
+export async function runXsModule(t: TestContext, specifier: string, args: string[] = [], timeoutMs = 120000, resources?: string): Promise<void> {
 	const build = simulatorBuild();
 	const flash = join(mkdtempSync(join(tmpdir(), "doorward-xs-")), "flash.bin");
 	const child = spawn(build.host, [
 		"--modules", build.testModuleMap, "--main", specifier, "--flash", flash, "--partitions", build.partitions,
-		"--device-secret", deviceSecretFor(flash), "--resources", build.resources, "--", ...args,
+		"--device-secret", deviceSecretFor(flash), "--resources", resources ?? build.resources, "--", ...args,
 	], { stdio: ["ignore", "ignore", "pipe"] });
 	let stderr = "";
 	child.stderr.setEncoding("utf8");
