@@ -1,6 +1,102 @@
-// Placeholder while the interpreter is written (issue 5); replaced in the same change.
-export default class Interpreter {
-	constructor() {
-		throw new Error("inference: not built yet");
+/*
+ * The device's interpreter: TFLite Micro with ESP-NN (inference.cpp), behind
+ * the contract every platform shares. Arguments are checked here and again
+ * in C++. The model object is kept referenced for the interpreter's life,
+ * because TFLM reads the flash-mapped resource in place.
+ */
+import type { InterpreterOptions, TensorInfo } from "hardware/inference";
+
+/** The same bound as kArenaLimit in inference.cpp: more than the PSRAM could hold next to the frames. */
+const maxArenaSize = 8 * 1024 * 1024;
+
+function describe(tensor: { shape: number[]; type: "float32" | "int8"; scale: number; zeroPoint: number }): TensorInfo {
+	return Object.freeze({ shape: Object.freeze(tensor.shape), type: tensor.type, scale: tensor.scale, zeroPoint: tensor.zeroPoint });
+}
+
+function elementCount(info: TensorInfo): number {
+	return info.shape.reduce((product, dimension) => product * dimension, 1);
+}
+
+export default class Interpreter extends Native("xs_inference_destructor") {
+	readonly input: TensorInfo;
+	readonly outputs: readonly TensorInfo[];
+	// eslint-disable-next-line no-unused-private-class-members -- only held: TFLM reads the model in place, so it must outlive the interpreter
+	#model: ArrayBuffer | HostBuffer | undefined;
+	#closed = false;
+
+	constructor(model: ArrayBuffer | HostBuffer, options?: InterpreterOptions) {
+		if ((typeof model !== "object") || (model === null))
+			throw new TypeError("inference: model must be an ArrayBuffer or a HostBuffer (a Resource)");
+		if ((options !== undefined) && ((typeof options !== "object") || (options === null)))
+			throw new TypeError("inference: options must be an object");
+		if (options?.recordRanges)
+			throw new Error("inference: recordRanges is not supported on the device");
+		const arenaSize = options?.arenaSize;
+		if ((arenaSize !== undefined) && ((typeof arenaSize !== "number") || !Number.isInteger(arenaSize) || (arenaSize < 1) || (arenaSize > maxArenaSize)))
+			throw new RangeError(`inference: arenaSize must be an integer from 1 to ${maxArenaSize} bytes (or absent: the measured plan)`);
+		super();
+		// 0 asks inference.cpp to size the arena from the model's measured plan.
+		native("xs_inference_open").call(this, model, arenaSize ?? 0);
+		this.#model = model;
+		this.input = describe(native("xs_inference_describe").call(this, -1));
+		const count: number = native("xs_inference_output_count").call(this);
+		const outputs: TensorInfo[] = [];
+		for (let index = 0; index < count; index++)
+			outputs.push(describe(native("xs_inference_describe").call(this, index)));
+		this.outputs = Object.freeze(outputs);
+	}
+
+	get arenaUsed(): number {
+		this.#check();
+		return native("xs_inference_arena_used").call(this);
+	}
+
+	/** Device only, for bring-up: whether the arena is in PSRAM (false: internal RAM, no PSRAM free). */
+	get arenaInPsram(): boolean {
+		this.#check();
+		return native("xs_inference_arena_in_psram").call(this);
+	}
+
+	setInput(data: Int8Array | Float32Array): void {
+		this.#check();
+		const type = (data instanceof Int8Array) ? "int8" : (data instanceof Float32Array) ? "float32" : undefined;
+		if (type === undefined)
+			throw new TypeError("inference: setInput needs an Int8Array or a Float32Array");
+		if (type !== this.input.type)
+			throw new TypeError(`inference: the input tensor is ${this.input.type}, not ${type}`);
+		const count = elementCount(this.input);
+		if (data.length !== count)
+			throw new RangeError(`inference: the input needs ${count} elements, not ${data.length}`);
+		native("xs_inference_set_input").call(this, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), type);
+	}
+
+	invoke(): void {
+		this.#check();
+		native("xs_inference_invoke").call(this);
+	}
+
+	output(index: number): Float32Array {
+		this.#check();
+		if (!Number.isInteger(index) || (index < 0) || (index >= this.outputs.length))
+			throw new RangeError(`inference: output index must be an integer from 0 to ${this.outputs.length - 1}, not ${index}`);
+		return new Float32Array(native("xs_inference_output").call(this, index) as ArrayBuffer);
+	}
+
+	ranges(): Float32Array {
+		throw new Error("inference: ranges() is not supported on the device");
+	}
+
+	close(): void {
+		if (this.#closed)
+			return;
+		this.#closed = true;
+		native("xs_inference_close").call(this);
+		this.#model = undefined;
+	}
+
+	#check(): void {
+		if (this.#closed)
+			throw new Error("inference: the interpreter is closed");
 	}
 }
+Object.freeze(Interpreter.prototype);
