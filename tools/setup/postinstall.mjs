@@ -40,3 +40,5 @@ function step(what, command, args) {
 
 step("compiling the tools", process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tools", "tsconfig.json")]);
 step("building the firmware and the simulator host", process.execPath, [join(root, "bin", "doorward.js"), "build"]);
+// The float models (for the host's cross-checks and the evaluation) come from the npm package alone; the int8 ones are committed.
+step("writing the float models", process.execPath, ["--import", join(root, "tools", "setup", "register.mjs"), join(root, "build", "node", "tools", "model", "build.js"), "--float"]);
