@@ -1,0 +1,212 @@
+/*
+ * The firmware's face detector: MediaPipe's BlazeFace (short or full range,
+ * told apart by the model's input size) run on a frame, with the privacy
+ * zones blanked first, faces returned in the frame's pixels. Detection is an
+ * extra: every failure is a DetectionError, and the caller carries on
+ * without face data.
+ */
+import Interpreter from "hardware/inference";
+import type { TensorInfo } from "hardware/inference";
+import { decodeJpeg, jpegSize } from "hardware/image";
+import { anchors } from "./anchors";
+import { decodeDetections } from "./decode";
+import type { Detection } from "./decode";
+import { checkPixels, decodeScale, inputSize, prepareInput } from "./input";
+import type { Letterbox, Pixels } from "./input";
+import { weightedNonMaxSuppression } from "./nms";
+import { variantForInput } from "./variants";
+import type { Variant } from "./variants";
+import { maskZones, validateZones } from "./zones";
+import type { PrivacyZone } from "./zones";
+
+export interface Face {
+	/** x, y of the top-left corner, width, height, in frame pixels. */
+	box: [number, number, number, number];
+	score: number;
+	/** Right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion (the subject's right and left). */
+	keypoints: [number, number][];
+}
+
+export interface DetectorOptions {
+	/** The lowest score reported, 0..1; the model's MediaPipe threshold by default (0.5 short range, 0.6 full range). */
+	minScore?: number;
+
+	zones?: PrivacyZone[];
+}
+
+export type DetectionFailure = "model" | "image" | "jpeg" | "inference" | "closed";
+
+export class DetectionError extends Error {
+	readonly reason: DetectionFailure;
+
+	constructor(reason: DetectionFailure, message: string) {
+		super(`face detection: ${message}`);
+		this.name = "DetectionError";
+		this.reason = reason;
+	}
+}
+Object.freeze(DetectionError.prototype);
+
+function describe(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}
+
+/** The output whose shape ends with `last` values per anchor. */
+function findOutput(outputs: readonly TensorInfo[], boxCount: number, last: number): number {
+	const index = outputs.findIndex(({ shape }) => shape.length >= 2 && shape[shape.length - 1] === last && shape[shape.length - 2] === boxCount);
+	if (index < 0)
+		throw new DetectionError("model", `the model has no [..., ${boxCount}, ${last}] output`);
+	return index;
+}
+
+export default class FaceDetector {
+	#interpreter: Interpreter | undefined;
+	#variant: Variant;
+	#anchors: Float32Array;
+	#input: Float32Array | Int8Array;
+	#regressorsOutput: number;
+	#scoresOutput: number;
+	#minScore: number;
+	#zones: PrivacyZone[];
+
+	/** `model` is a BlazeFace .tflite (float32 or int8), referenced, not copied. */
+	constructor(model: ArrayBuffer | HostBuffer, options: DetectorOptions = {}) {
+		const minScore = options.minScore;
+		if (minScore !== undefined && !(typeof minScore === "number" && minScore >= 0 && minScore <= 1))
+			throw new RangeError("FaceDetector: minScore must be a number from 0 to 1");
+		this.#zones = validateZones(options.zones ?? []);
+		let interpreter: Interpreter;
+		try {
+			interpreter = new Interpreter(model);
+		}
+		catch (error) {
+			throw new DetectionError("model", `the model cannot be loaded: ${describe(error)}`);
+		}
+		try {
+			let size: { width: number; height: number };
+			try {
+				size = inputSize(interpreter.input);
+			}
+			catch (error) {
+				throw new DetectionError("model", describe(error));
+			}
+			const variant = variantForInput(size.width, size.height);
+			if (!variant)
+				throw new DetectionError("model", `a ${size.width}x${size.height} input is neither BlazeFace short range (128x128) nor full range (192x192)`);
+			this.#variant = variant;
+			this.#regressorsOutput = findOutput(interpreter.outputs, variant.decode.boxCount, variant.decode.coordinateCount);
+			this.#scoresOutput = findOutput(interpreter.outputs, variant.decode.boxCount, 1);
+			this.#anchors = anchors(variant.anchors);
+			this.#minScore = minScore ?? variant.decode.minScore;
+			// One input buffer for the detector's life: frames come often and the heap is small.
+			this.#input = interpreter.input.type === "int8" ? new Int8Array(size.width * size.height * 3) : new Float32Array(size.width * size.height * 3);
+		}
+		catch (error) {
+			interpreter.close();
+			throw error;
+		}
+		this.#interpreter = interpreter;
+	}
+
+	/** "short-range" or "full-range". */
+	get variant(): string {
+		return this.#variant.name;
+	}
+
+	/**
+	 * Faces in `pixels`, best first. The zones are blanked in `pixels`
+	 * themselves (no copy of the frame), which the caller may reuse masked.
+	 */
+	detectPixels(pixels: Pixels): Face[] {
+		const interpreter = this.#open();
+		try {
+			checkPixels(pixels, "detectPixels");
+		}
+		catch (error) {
+			throw new DetectionError("image", describe(error));
+		}
+		if (this.#zones.length)
+			maskZones(pixels, this.#zones);
+		const { letterbox } = prepareInput(pixels, interpreter.input, this.#input);
+		let detections: Detection[];
+		try {
+			interpreter.setInput(this.#input);
+			interpreter.invoke();
+			const regressors = interpreter.output(this.#regressorsOutput);
+			const logits = interpreter.output(this.#scoresOutput);
+			detections = decodeDetections(regressors, logits, this.#anchors, this.#variant.decode, this.#minScore);
+		}
+		catch (error) {
+			throw new DetectionError("inference", describe(error));
+		}
+		const faces: Face[] = [];
+		for (const detection of weightedNonMaxSuppression(detections, this.#variant.minSuppressionThreshold)) {
+			const face = toFrame(detection, letterbox);
+			if (face)
+				faces.push(face);
+		}
+		return faces;
+	}
+
+	/**
+	 * Faces in a JPEG frame, in its stored size's pixels. It is decoded at
+	 * the smallest DCT scale that still covers the model's input on its long
+	 * side: at most 2x larger, so bilinear sampling sees every pixel, and up
+	 * to 64 times fewer pixels to decode and mask than at full size.
+	 */
+	detectJpeg(jpeg: ArrayBuffer | Uint8Array): { width: number; height: number; faces: Face[] } {
+		const interpreter = this.#open();
+		let size: { width: number; height: number }, pixels: Pixels;
+		try {
+			size = jpegSize(jpeg);
+			pixels = decodeJpeg(jpeg, { scale: decodeScale(size, inputSize(interpreter.input)) });
+		}
+		catch (error) {
+			throw new DetectionError("jpeg", `the JPEG cannot be decoded: ${describe(error)}`);
+		}
+		const faces = this.detectPixels(pixels);
+		const scaleX = size.width / pixels.width, scaleY = size.height / pixels.height;
+		if (scaleX !== 1 || scaleY !== 1) {
+			for (const face of faces) {
+				const [x, y, w, h] = face.box;
+				face.box = [x * scaleX, y * scaleY, w * scaleX, h * scaleY];
+				for (const point of face.keypoints) {
+					point[0] *= scaleX;
+					point[1] *= scaleY;
+				}
+			}
+		}
+		return { width: size.width, height: size.height, faces };
+	}
+
+	close(): void {
+		this.#interpreter?.close();
+		this.#interpreter = undefined;
+	}
+
+	#open(): Interpreter {
+		if (!this.#interpreter)
+			throw new DetectionError("closed", "the detector is closed");
+		return this.#interpreter;
+	}
+}
+Object.freeze(FaceDetector.prototype);
+
+/** A detection in the frame's pixels, clamped to the frame; undefined if it lies wholly in the letterbox padding. */
+function toFrame(detection: Detection, letterbox: Letterbox): Face | undefined {
+	const { frameWidth, frameHeight } = letterbox;
+	const [x, y, w, h] = detection.box;
+	const left = clamp(letterbox.toFrameX(x), frameWidth), right = clamp(letterbox.toFrameX(x + w), frameWidth);
+	const top = clamp(letterbox.toFrameY(y), frameHeight), bottom = clamp(letterbox.toFrameY(y + h), frameHeight);
+	if (!(right > left && bottom > top))
+		return undefined;
+	return {
+		box: [left, top, right - left, bottom - top],
+		score: detection.score,
+		keypoints: detection.keypoints.map(([px, py]): [number, number] => [clamp(letterbox.toFrameX(px), frameWidth), clamp(letterbox.toFrameY(py), frameHeight)]),
+	};
+}
+
+function clamp(value: number, limit: number): number {
+	return Math.min(limit, Math.max(0, value));
+}
