@@ -6,6 +6,7 @@ import Flash from "flash";
 import MqttClient from "mqtt/client";
 import type { ClientOptions } from "mqtt/client";
 import Capture from "pipeline/capture";
+import Detection from "pipeline/detection";
 import Doorbell from "pipeline/doorbell";
 import Publisher from "pipeline/publisher";
 import Triggers from "pipeline/triggers";
@@ -32,6 +33,7 @@ import { readRecord, writeRecord } from "store/record";
 import { Sectors } from "store/layout";
 import { write } from "hardware/keystore";
 import { show } from "hardware/status";
+import resource from "hardware/resource";
 import { installFactoryRoot, onOutcome, selfTest, serveUpdates } from "update/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 
@@ -43,6 +45,8 @@ const sequenceSector = Sectors.sequence;
 const outboxPartition = "outbox";
 /** An image on trial must reach the broker within this time, or it is rolled back. */
 const selfTestSeconds = 20;
+/** The face detection model in the firmware image (models/README.md). */
+const faceModel = "face_detection_full_range_int8.tflite";
 
 async function configure(flash: FlashRegion, provisioned: Promise<Configuration>): Promise<Configuration> {
 	const stored = loadConfiguration(flash);
@@ -204,6 +208,7 @@ async function boot(): Promise<void> {
 		identity,
 		configuration,
 		capture: new Capture(configuration.burst.width, configuration.burst.height),
+		detection: new Detection({ model: faceModel, load: resource, zones: configuration.privacyZones, enabled: configuration.faceDetection }),
 		sealer: endToEndSealer(keys.signer, () => recipients),
 		sequence: new Counter(flash, sequenceSector),
 		outbox,

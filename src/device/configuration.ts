@@ -8,6 +8,8 @@ import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
 import { Sectors } from "store/layout";
 import { utf8Decode, utf8Encode } from "util/bytes";
+import { validateZones } from "detect/zones";
+import type { PrivacyZone } from "detect/zones";
 
 export interface Configuration {
 	/** Username and password are for brokers without client certificates; never a default. */
@@ -23,6 +25,10 @@ export interface Configuration {
 	readonly hardwareRevision: string;
 	readonly burst: { readonly frames: number; readonly timeoutMs: number; readonly width: number; readonly height: number };
 	readonly keepAliveSeconds: number;
+	/** On by default: a face makes a motion event a face event, with a thumbnail, all inside the sealed clip. */
+	readonly faceDetection: boolean;
+	/** Polygons (normalized 0..1 frame coordinates) blanked in every frame before detection and encoding. */
+	readonly privacyZones: readonly PrivacyZone[];
 }
 
 const configurationSector = Sectors.configuration;
@@ -89,6 +95,15 @@ export function parseClientCredentials(bytes: Uint8Array): ClientCredentials | u
 	});
 }
 
+function privacyZones(value: unknown): PrivacyZone[] {
+	try {
+		return validateZones(value ?? []);
+	}
+	catch (error) {
+		throw new RangeError(`configuration: privacyZones${(error as Error).message.replace(/^zones/, "")}`);
+	}
+}
+
 /** Parses and validates a configuration message; throws RangeError naming the bad field. */
 export function parseConfiguration(bytes: Uint8Array): Configuration {
 	let json: Record<string, unknown>;
@@ -118,6 +133,8 @@ export function parseConfiguration(bytes: Uint8Array): Configuration {
 			height: field<number>(burst.height, "burst.height", isInteger(16, 1944), defaults.burst.height),
 		}),
 		keepAliveSeconds: field<number>(json.keepAliveSeconds, "keepAliveSeconds", isInteger(5, 3600), defaults.keepAliveSeconds),
+		faceDetection: field<boolean>(json.faceDetection, "faceDetection", (value) => typeof value === "boolean", true),
+		privacyZones: Object.freeze(privacyZones(json.privacyZones)),
 	});
 }
 

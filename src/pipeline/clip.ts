@@ -6,14 +6,16 @@
  *   "DWC1" | record* 
  *   record = u8 type | u32 length (big-endian) | length bytes
  *   type 1 = metadata, UTF-8 JSON (exactly one, first)
+ *   type 3 = the face thumbnail, JPEG (at most one, right after the metadata)
  *   type 2 = one JPEG frame, in capture order
  *   type 0 = padding, all zero bytes (at most one, last)
  */
 import { concat, utf8Decode, utf8Encode } from "util/bytes";
+import type { FaceReport } from "./detection";
 
 export const clipMagic = Uint8Array.of(0x44, 0x57, 0x43, 0x31); // "DWC1"
 
-export const RecordType = Object.freeze({ Padding: 0, Metadata: 1, Frame: 2 } as const);
+export const RecordType = Object.freeze({ Padding: 0, Metadata: 1, Frame: 2, Thumbnail: 3 } as const);
 
 export interface ClipMetadata {
 	readonly width: number;
@@ -28,10 +30,14 @@ export interface ClipMetadata {
 	readonly startedAt: number;
 	/** Why fewer frames than asked for, if so. */
 	readonly cameraError?: string;
+	/** What the detect stage found (absent on events without pictures). */
+	readonly faces?: FaceReport;
 }
 
 export interface Clip {
 	readonly metadata: ClipMetadata;
+	/** The best face, cropped: what a notification shows. */
+	readonly thumbnail?: Uint8Array;
 	readonly frames: readonly Uint8Array[];
 }
 
@@ -51,6 +57,8 @@ export function encodeClipParts(clip: Clip): Uint8Array[] {
 	if (clip.metadata.frameCount !== clip.frames.length)
 		throw new RangeError("clip: frameCount does not match the frames");
 	const parts = [clipMagic, ...record(RecordType.Metadata, utf8Encode(JSON.stringify(clip.metadata)))];
+	if (clip.thumbnail)
+		parts.push(...record(RecordType.Thumbnail, clip.thumbnail));
 	for (const frame of clip.frames)
 		parts.push(...record(RecordType.Frame, frame));
 	return parts;
@@ -90,6 +98,7 @@ export function decodeClip(bytes: Uint8Array): Clip {
 		throw new RangeError("clip: not a DWC1 clip");
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 	let metadata: ClipMetadata | undefined;
+	let thumbnail: Uint8Array | undefined;
 	const frames: Uint8Array[] = [];
 	let padded = false;
 	for (let offset = 4; offset < bytes.length;) {
@@ -112,6 +121,11 @@ export function decodeClip(bytes: Uint8Array): Clip {
 				throw new RangeError("clip: padding is not zero");
 			padded = true;
 		}
+		else if (type === RecordType.Thumbnail) {
+			if (!metadata || thumbnail || frames.length)
+				throw new RangeError("clip: a thumbnail must come once, right after the metadata");
+			thumbnail = body;
+		}
 		else if (type === RecordType.Frame) {
 			if (!metadata)
 				throw new RangeError("clip: frame before metadata");
@@ -123,5 +137,5 @@ export function decodeClip(bytes: Uint8Array): Clip {
 	}
 	if (!metadata || (metadata.frameCount !== frames.length))
 		throw new RangeError("clip: metadata missing or frame count wrong");
-	return { metadata, frames };
+	return { metadata, frames, ...(thumbnail ? { thumbnail } : {}) };
 }

@@ -1,14 +1,16 @@
 /*
  * The doorbell's pipeline, one stage per step of an event's life:
  *
- *   triggers -> capture -> clip -> seal -> outbox -> publisher -> MQTT
+ *   triggers -> capture -> detection -> clip -> seal -> outbox -> publisher -> MQTT
  *
  * Triggers are handled one at a time, in order; a ring that arrives while a
- * motion burst is recording waits for it rather than being lost. Face
- * detection joins between capture and clip; encryption is the Sealer.
+ * motion burst is recording waits for it rather than being lost. A face
+ * makes a motion event a face event (a ring stays a ring: someone asked for
+ * the owner); encryption is the Sealer.
  */
 import type Capture from "./capture";
 import type Publisher from "./publisher";
+import type Detection from "./detection";
 import type { Sealer } from "./sealer";
 import type { Identity } from "device/identity";
 import type { Configuration } from "device/configuration";
@@ -27,6 +29,7 @@ export interface DoorbellParts {
 	identity: Identity;
 	configuration: Configuration;
 	capture: Capture;
+	detection: Detection;
 	sealer: Sealer;
 	sequence: Counter;
 	outbox: Outbox;
@@ -87,17 +90,22 @@ export default class Doorbell {
 	}
 
 	async #record(kind: EventKind): Promise<void> {
-		const { configuration, capture } = this.#parts;
+		const { configuration, capture, detection } = this.#parts;
 		show("capturing", { kind });
 		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
 		if (burst.metadata.cameraError)
 			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-		this.#store(kind, { ...burst.metadata, kind }, burst.frames);
+		const detected = detection.process(burst.frames);
+		if (detected.report.status === "unavailable")
+			log.warn(`${kind} event without face data: ${detected.report.reason}`);
+		const eventKind = ((kind === "motion") && (detected.report.status === "found")) ? "face" : kind;
+		const metadata = { ...burst.metadata, frameCount: detected.frames.length, kind: eventKind, faces: detected.report };
+		this.#store(eventKind, metadata, detected.frames, detected.thumbnail);
 	}
 
-	#store(kind: EventKind, metadata: ClipMetadata, frames: readonly Uint8Array[]): void {
+	#store(kind: EventKind, metadata: ClipMetadata, frames: readonly Uint8Array[], thumbnail?: Uint8Array): void {
 		const { identity, sealer, sequence, outbox, publisher } = this.#parts;
-		const clip = encodeClipParts({ metadata, frames });
+		const clip = encodeClipParts({ metadata, frames, ...(thumbnail ? { thumbnail } : {}) });
 		const header = {
 			deviceId: identity.deviceId,
 			eventId: toHex(bytes(16)),
@@ -109,7 +117,8 @@ export default class Doorbell {
 		const dropped = outbox.put({ eventId: header.eventId, kind, topic: eventTopic(identity), payload });
 		if (dropped)
 			log.warn(`outbox full: dropped ${dropped.kind} event ${dropped.eventId}`);
-		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${frames.length} frames, ${totalLength(payload)} bytes queued`);
+		const faces = metadata.faces ? `, ${metadata.faces.faces.length} faces` : "";
+		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${frames.length} frames${faces}, ${totalLength(payload)} bytes queued`);
 		show(publisher.connected ? "online" : "offline");
 		publisher.kick();
 	}

@@ -10,6 +10,8 @@ test("a minimal configuration gets the documented defaults", () => {
 	assert.equal(configuration.broker.username, undefined);
 	assert.deepEqual(configuration.burst, { frames: 4, timeoutMs: 5000, width: 320, height: 240 });
 	assert.equal(configuration.keepAliveSeconds, 30);
+	assert.equal(configuration.faceDetection, true, "face detection on unless turned off");
+	assert.deepEqual(configuration.privacyZones, []);
 	assert.ok(Object.isFrozen(configuration) && Object.isFrozen(configuration.broker));
 });
 
@@ -23,9 +25,21 @@ test("each bad field is refused by name", () => {
 		[{ ...good, model: "x\ny" }, /model is invalid/],
 		[{ ...good, burst: { frames: 0 } }, /burst\.frames is invalid/],
 		[{ ...good, keepAliveSeconds: 1 }, /keepAliveSeconds is invalid/],
+		[{ ...good, faceDetection: "yes" }, /faceDetection is invalid/],
+		[{ ...good, privacyZones: {} }, /privacyZones: must be an array/],
+		[{ ...good, privacyZones: [{ points: [[0, 0], [1, 0]] }] }, /privacyZones\[0\]\.points: 3 to 32 points/],
+		[{ ...good, privacyZones: [{ points: [[0, 0], [1, 0], [0.5, 1.5]] }] }, /privacyZones\[0\]\.points\[2\]\[1\]: must be a number from 0 to 1/],
 		[[1, 2], /not a JSON object/],
 	];
 	for (const [value, pattern] of cases)
 		assert.throws(() => parseConfiguration(encode(value)), pattern);
 	assert.throws(() => parseConfiguration(Uint8Array.of(0xFF)), /not UTF-8 JSON/);
+});
+
+test("privacy zones survive the round trip through flash", () => {
+	const zones = [{ points: [[0.1, 0.2], [0.5, 0.2], [0.3, 0.9]] }];
+	const configuration = parseConfiguration(encode({ broker: { address: "h", port: 1883 }, model: "m", privacyZones: zones, faceDetection: false }));
+	const again = parseConfiguration(encode(configuration));
+	assert.deepEqual(again.privacyZones, zones);
+	assert.equal(again.faceDetection, false);
 });

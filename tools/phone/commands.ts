@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createPhone, loadPhone, phoneKeys, rememberDevice, savePhone, PhoneFileError } from "./identity.js";
 import { openEvent, parseHeader } from "./open.js";
+import type { OpenedEvent } from "./open.js";
 import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
 import { simulatorBuild } from "../build/firmware.js";
 
@@ -68,13 +69,23 @@ export async function open(phoneFile: string, event: string, out: string | undef
 		throw new PhoneFileError(`${event}: from device ${header.deviceId}, which this phone has not paired with`);
 	const opened = await openEvent(envelope, phoneKeys(phone), Buffer.from(device.signingPublicKey, "hex"));
 	const folder = resolve(out ?? join(resolve(event, ".."), `opened-${header.eventId}`));
+	const { frames, thumbnail } = saveOpenedEvent(folder, opened);
+	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, frames, ...(thumbnail ? { thumbnail } : {}) }));
+	return 0;
+}
+
+/** Writes an opened event's pictures and event.json into `folder`; returns the pictures' paths. */
+export function saveOpenedEvent(folder: string, opened: OpenedEvent, extra: Record<string, unknown> = {}): { frames: string[]; thumbnail?: string } {
 	mkdirSync(folder, { recursive: true });
 	const frames = opened.frames.map((frame, index) => {
 		const file = join(folder, `frame-${String(index).padStart(3, "0")}.jpg`);
 		writeFileSync(file, frame);
 		return file;
 	});
-	writeFileSync(join(folder, "event.json"), `${JSON.stringify({ header: { deviceId: header.deviceId, eventId: header.eventId, seq: header.seq, time: header.time }, metadata: opened.metadata }, null, "\t")}\n`);
-	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, frames }));
-	return 0;
+	const thumbnail = opened.thumbnail ? join(folder, "face.jpg") : undefined;
+	if (thumbnail)
+		writeFileSync(thumbnail, opened.thumbnail!);
+	const { header } = opened;
+	writeFileSync(join(folder, "event.json"), `${JSON.stringify({ ...extra, header: { deviceId: header.deviceId, eventId: header.eventId, seq: header.seq, time: header.time }, metadata: opened.metadata }, null, "\t")}\n`);
+	return { frames, ...(thumbnail ? { thumbnail } : {}) };
 }

@@ -45,6 +45,8 @@ export interface OpenedEvent {
 	header: EnvelopeHeader;
 	metadata: Record<string, unknown>;
 	frames: Uint8Array[];
+	/** The face thumbnail (JPEG), when the device found a face. */
+	thumbnail?: Uint8Array;
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -155,11 +157,12 @@ export async function cobblestoneDecrypt(inputKey: Uint8Array, context: Uint8Arr
 }
 
 /** The clip (DWC1), padding included. */
-export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>; frames: Uint8Array[] } {
+export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>; frames: Uint8Array[]; thumbnail?: Uint8Array } {
 	if (Buffer.from(clip.subarray(0, 4)).toString("latin1") !== "DWC1")
 		throw new EnvelopeError("the decrypted clip is not DWC1");
 	const view = new DataView(clip.buffer, clip.byteOffset, clip.byteLength);
 	let metadata: Record<string, unknown> | undefined;
+	let thumbnail: Uint8Array | undefined;
 	const frames: Uint8Array[] = [];
 	let padded = false;
 	for (let offset = 4; offset < clip.length;) {
@@ -174,6 +177,8 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 			metadata = JSON.parse(Buffer.from(body).toString("utf8"));
 		else if ((type === 2) && metadata)
 			frames.push(body);
+		else if ((type === 3) && metadata && !thumbnail && !frames.length)
+			thumbnail = body;
 		else if ((type === 0) && body.every((byte) => byte === 0))
 			padded = true;
 		else
@@ -182,7 +187,7 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 	}
 	if (!metadata || (metadata.frameCount !== frames.length))
 		throw new EnvelopeError("clip: metadata missing or frame count wrong");
-	return { metadata, frames };
+	return { metadata, frames, ...(thumbnail ? { thumbnail } : {}) };
 }
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
@@ -221,6 +226,5 @@ export async function openEvent(envelope: Uint8Array, phone: PhoneKeys, deviceSi
 	const context = Buffer.concat([encoder.encode("doorward/clip/v1"), Uint8Array.of(0), ids, envelope.subarray(40, 56)]);
 	const clip = await cobblestoneDecrypt(clipKey, context, ciphertext);
 	clipKey.fill(0);
-	const { metadata, frames } = parseClip(clip);
-	return { header, metadata, frames };
+	return { header, ...parseClip(clip) };
 }

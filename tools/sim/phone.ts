@@ -12,6 +12,7 @@ import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
 import type { Credentials } from "./broker.js";
 import { openEvent, parseHeader } from "../phone/open.js";
+import { saveOpenedEvent } from "../phone/commands.js";
 import type { OpenedEvent } from "../phone/open.js";
 import { phoneKeys } from "../phone/identity.js";
 import type { PhoneIdentity } from "../phone/identity.js";
@@ -25,6 +26,8 @@ export interface ReceivedEvent {
 	readonly seq: number;
 	readonly time: number;
 	readonly frames: readonly string[];
+	/** The face thumbnail's path, when the event has one. */
+	readonly thumbnail?: string;
 	readonly envelope: string;
 	readonly metadata: Record<string, unknown>;
 }
@@ -123,22 +126,16 @@ export class SimulatedPhone {
 			this.#options.onWarning(`phone: event on ${topic} refused: ${(error as Error).message}`);
 			return;
 		}
-		const { header, metadata, frames: clipFrames } = opened;
+		const { header, metadata } = opened;
 		this.#seen.add(header.eventId);
 		const folder = join(this.#options.outDir, header.eventId);
 		mkdirSync(folder, { recursive: true });
 		const envelope = join(folder, "event.dwe");
 		writeFileSync(envelope, payload);
-		const frames = clipFrames.map((frame, index) => {
-			const file = join(folder, `frame-${String(index).padStart(3, "0")}.jpg`);
-			writeFileSync(file, frame);
-			return file;
-		});
-		const clear = { deviceId: header.deviceId, eventId: header.eventId, seq: header.seq, time: header.time };
-		writeFileSync(join(folder, "event.json"), `${JSON.stringify({ topic, header: clear, metadata }, null, "\t")}\n`);
+		const { frames, thumbnail } = saveOpenedEvent(folder, opened, { topic });
 		this.#options.onEvent({
 			topic, bytes: payload.length, eventId: header.eventId, deviceId: header.deviceId, kind: String(metadata.kind ?? "unknown"),
-			seq: header.seq, time: header.time, frames, envelope, metadata,
+			seq: header.seq, time: header.time, frames, envelope, metadata, ...(thumbnail ? { thumbnail } : {}),
 		});
 	}
 

@@ -56,6 +56,16 @@ function parseBroker(url: string): { address: string; port: number; secure: bool
 	return { address: parsed.hostname.replace(/^\[|\]$/g, ""), port, secure, ...(credentials ? { credentials } : {}) };
 }
 
+/** The sealed face results, as the phone reads them, in a few words. */
+function describeFaces(report: unknown): string {
+	const faces = report as { status?: string; faces?: unknown[]; reason?: string } | undefined;
+	if (!faces?.status)
+		return "no face data";
+	if (faces.status === "unavailable")
+		return `face data unavailable (${faces.reason})`;
+	return `${faces.faces?.length ?? 0} faces`;
+}
+
 export async function runSim(options: SimOptions): Promise<number> {
 	const scene = loadScene(options.scene);
 	const build = simulatorBuild();
@@ -133,6 +143,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 		flashPath,
 		secretPath: deviceSecretFor(flashPath),
 		configuration: {
+			...scene.device,
 			broker: { address: target.address, port: target.port, ...(target.device ?? {}), ...(deviceTls ? { tls: deviceTls } : {}) },
 			model: "doorward-sim",
 			hardwareRevision: "sim",
@@ -150,9 +161,12 @@ export async function runSim(options: SimOptions): Promise<number> {
 	function received(event: ReceivedEvent): void {
 		count++;
 		if (options.json)
-			options.print(JSON.stringify({ topic: event.topic, bytes: event.bytes, eventId: event.eventId, kind: event.kind, seq: event.seq, time: event.time, deviceId: event.deviceId, frames: event.frames, envelope: event.envelope }));
+			options.print(JSON.stringify({
+				topic: event.topic, bytes: event.bytes, eventId: event.eventId, kind: event.kind, seq: event.seq, time: event.time, deviceId: event.deviceId,
+				frames: event.frames, envelope: event.envelope, faces: event.metadata.faces, ...(event.thumbnail ? { thumbnail: event.thumbnail } : {}),
+			}));
 		else
-			options.say(`phone: ${event.kind} event ${event.eventId} (seq ${event.seq}, ${event.frames.length} frames, ${event.bytes} bytes) -> ${event.frames.length ? event.frames[0].replace(/frame-000\.jpg$/, "") : event.envelope}`);
+			options.say(`phone: ${event.kind} event ${event.eventId} (seq ${event.seq}, ${event.frames.length} frames, ${describeFaces(event.metadata.faces)}, ${event.bytes} bytes) -> ${event.frames.length ? event.frames[0].replace(/frame-000\.jpg$/, "") : event.envelope}`);
 		if (options.events && (count >= options.events))
 			finish(0);
 	}

@@ -6,7 +6,10 @@
  *     "fps": 5,                                  camera frame rate
  *     "frames": ["frames/000.jpg", ...],         JPEG files, shown in a loop
  *     "timeline": [{"at": 1500, "event": "ring" | "motion"}, ...],
- *     "period": 8000                             the timeline repeats every period ms
+ *     "period": 8000,                            the timeline repeats every period ms
+ *     "device": {"privacyZones": [...]}          optional: configuration for the
+ *                                                device in this scene (the
+ *                                                device validates it)
  *   }
  *
  * Everything is checked on load; an error names the file and what is wrong.
@@ -30,6 +33,8 @@ export interface Scene {
 	readonly frames: readonly SceneFrame[];
 	readonly timeline: readonly { at: number; event: "ring" | "motion" }[];
 	readonly period: number;
+	/** Configuration fields the factory gives the device in this scene. */
+	readonly device: Readonly<Record<string, unknown>>;
 }
 
 function fail(file: string, reason: string): never {
@@ -90,5 +95,12 @@ export function loadScene(folderOrFile: string): Scene {
 	const period = json.period ?? latest + 1000;
 	if ((typeof period !== "number") || !(period > latest))
 		fail(file, "period must be longer than the last timeline entry");
-	return { file, fps, frames, timeline, period };
+	const device = json.device ?? {};
+	if ((typeof device !== "object") || (device === null) || Array.isArray(device))
+		fail(file, "device must be an object of configuration fields");
+	for (const key of ["broker", "model", "hardwareRevision"]) {
+		if (key in device)
+			fail(file, `device.${key} is the simulator's to set, not the scene's`);
+	}
+	return { file, fps, frames, timeline, period, device: device as Record<string, unknown> };
 }

@@ -1,0 +1,188 @@
+/*
+ * The detect stage, between capture and clip: privacy zones first, then
+ * faces. What it finds goes into the clip's metadata, and so only ever
+ * leaves the device sealed for the paired phones (docs/threat-model.md).
+ *
+ * - Privacy zones are blanked in every frame before anything else sees it:
+ *   the detector, and the clip (the frame is re-encoded). A frame that cannot
+ *   be decoded cannot be masked, so it is dropped, never sent unmasked.
+ * - A face found in any frame makes the event a face event and gives it a
+ *   thumbnail: the best face, cropped from its (masked) frame.
+ * - If the detector cannot run (no model, a corrupt model, a corrupt frame)
+ *   the event is still recorded, marked "unavailable" with the reason.
+ */
+import FaceDetector from "detect/detector";
+import type { Face } from "detect/detector";
+import { encodeZones, maskZones } from "detect/zones";
+import type { PrivacyZone } from "detect/zones";
+import { decodeJpeg, encodeJpeg } from "hardware/image";
+import type { Pixels } from "hardware/image";
+import { digest } from "hardware/crypto";
+import { toHex } from "util/bytes";
+import { log } from "device/log";
+
+/** What the phones learn about faces, inside the sealed clip. */
+export interface FaceReport {
+	/** "unavailable": the detector did not run on every frame; `reason` says why. */
+	readonly status: "found" | "none" | "unavailable";
+	readonly reason?: string;
+	/** The model's resource name. */
+	readonly model: string;
+	/** SHA-256 (hex) of the privacy-zone configuration (detect/zones encodeZones), so the owner can tell which zones were applied. */
+	readonly zones: string;
+	/** Frames dropped because a zone could not be applied to them. */
+	readonly droppedFrames?: number;
+	readonly faces: readonly FrameFace[];
+}
+
+export interface FrameFace extends Face {
+	/** Index into the clip's frames. */
+	readonly frame: number;
+}
+
+export interface DetectedBurst {
+	readonly frames: readonly Uint8Array[];
+	readonly report: FaceReport;
+	/** JPEG of the best face, if any. */
+	readonly thumbnail?: Uint8Array;
+}
+
+export interface DetectionOptions {
+	/** The model's resource name in the firmware image. */
+	readonly model: string;
+	/** Loads a resource (hardware/resource); a function so that a missing model is an event mark, not a boot failure. */
+	readonly load: (name: string) => ArrayBuffer | HostBuffer;
+	readonly zones: readonly PrivacyZone[];
+	readonly enabled: boolean;
+}
+
+/** Quality of re-encoded (masked) frames and of thumbnails. */
+const jpegQuality = 85;
+/** A thumbnail's longest side, at most. */
+const thumbnailSide = 160;
+/** The crop around a face box: enough margin to show hair and chin. */
+const thumbnailMargin = 1.6;
+
+export default class Detection {
+	#options: DetectionOptions;
+	#detector: FaceDetector | undefined;
+	#unavailable: string | undefined;
+	#zonesDigest: string;
+
+	constructor(options: DetectionOptions) {
+		this.#options = options;
+		this.#zonesDigest = toHex(digest("SHA-256", encodeZones(options.zones)));
+		if (!options.enabled)
+			this.#unavailable = "face detection is turned off in the configuration";
+	}
+
+	process(frames: readonly Uint8Array[]): DetectedBurst {
+		const detector = this.#loadDetector();
+		const kept: Uint8Array[] = [];
+		const faces: FrameFace[] = [];
+		const problems: string[] = [];
+		let dropped = 0;
+		let undetected = 0;
+		const masking = this.#options.zones.length > 0;
+		for (const frame of frames) {
+			let pixels: Pixels | undefined;
+			let bytes = frame;
+			if (masking) {
+				try {
+					pixels = decodeJpeg(frame);
+					maskZones(pixels, this.#options.zones);
+					bytes = new Uint8Array(encodeJpeg(pixels, jpegQuality));
+				}
+				catch (error) {
+					dropped++;
+					problems.push(`frame dropped, privacy zones could not be applied: ${(error as Error).message}`);
+					continue;
+				}
+			}
+			const index = kept.length;
+			kept.push(bytes);
+			if (!detector)
+				continue;
+			try {
+				const found = pixels ? detector.detectPixels(pixels) : detector.detectJpeg(bytes).faces;
+				for (const face of found)
+					faces.push({ ...face, frame: index });
+			}
+			catch (error) {
+				undetected++;
+				problems.push(`frame ${index}: ${(error as Error).message}`);
+			}
+		}
+		if (this.#unavailable)
+			problems.unshift(this.#unavailable);
+		const complete = detector && !undetected;
+		const report: FaceReport = {
+			status: faces.length ? "found" : (complete ? "none" : "unavailable"),
+			...(problems.length ? { reason: problems.join("; ") } : {}),
+			model: this.#options.model,
+			zones: this.#zonesDigest,
+			...(dropped ? { droppedFrames: dropped } : {}),
+			faces,
+		};
+		const thumbnail = faces.length ? this.#thumbnail(kept, faces) : undefined;
+		return { frames: kept, report, ...(thumbnail ? { thumbnail } : {}) };
+	}
+
+	close(): void {
+		this.#detector?.close();
+		this.#detector = undefined;
+	}
+
+	#loadDetector(): FaceDetector | undefined {
+		if (this.#detector || this.#unavailable)
+			return this.#detector;
+		try {
+			this.#detector = new FaceDetector(this.#options.load(this.#options.model));
+		}
+		catch (error) {
+			// The model is part of the firmware image: if it does not load now it never will.
+			this.#unavailable = `the face detector cannot load ${this.#options.model}: ${(error as Error).message}`;
+			log.error(this.#unavailable);
+		}
+		return this.#detector;
+	}
+
+	/** The best face, cropped from its frame with a margin, as a small JPEG; undefined if that fails. */
+	#thumbnail(frames: readonly Uint8Array[], faces: readonly FrameFace[]): Uint8Array | undefined {
+		const best = faces.reduce((a, b) => (b.score > a.score ? b : a));
+		try {
+			const [x, y, w, h] = best.box;
+			const side = Math.max(w, h) * thumbnailMargin;
+			let scale: 1 | 2 | 4 | 8 = 1;
+			while ((scale < 8) && (side / scale > thumbnailSide))
+				scale = (scale * 2) as 1 | 2 | 4 | 8;
+			const pixels = decodeJpeg(frames[best.frame], { scale });
+			const factor = 1 / scale;
+			const centreX = (x + (w / 2)) * factor;
+			const centreY = (y + (h / 2)) * factor;
+			const crop = Math.min(Math.round(side * factor), pixels.width, pixels.height);
+			const left = clamp(Math.round(centreX - (crop / 2)), 0, pixels.width - crop);
+			const top = clamp(Math.round(centreY - (crop / 2)), 0, pixels.height - crop);
+			return new Uint8Array(encodeJpeg(cropPixels(pixels, left, top, crop, crop), jpegQuality));
+		}
+		catch (error) {
+			log.warn(`face thumbnail skipped: ${(error as Error).message}`);
+			return undefined;
+		}
+	}
+}
+
+Object.freeze(Detection.prototype);
+
+function clamp(value: number, low: number, high: number): number {
+	return Math.min(Math.max(value, low), Math.max(low, high));
+}
+
+function cropPixels(pixels: Pixels, left: number, top: number, width: number, height: number): Pixels {
+	const data = new Uint8Array(width * height * 3);
+	for (let row = 0; row < height; row++) {
+		const from = (((top + row) * pixels.width) + left) * 3;
+		data.set(pixels.data.subarray(from, from + (width * 3)), row * width * 3);
+	}
+	return { width, height, data };
+}
