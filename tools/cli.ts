@@ -13,6 +13,8 @@ import { keygen, pair, open, PhoneFileError } from "./phone/commands.js";
 import { EnvelopeError } from "./phone/open.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
 import { factoryCommand, factoryUsage } from "./factory/commands.js";
+import { detectCommand, detectUsage, DetectUsageError } from "./detect/commands.js";
+import { DetectError } from "./detect/run.js";
 
 const usage = () => `usage: doorward <command> [options]
 
@@ -29,7 +31,7 @@ commands:
                  (default out/device.bin); FP is the fingerprint on its label
   open --phone FILE EVENT [--out DIR]
                  verify and decrypt a captured event (event.dwe)
-${factoryUsage}${releaseUsage}`;
+${detectUsage}${factoryUsage}${releaseUsage}`;
 
 function say(line: string): void {
 	process.stderr.write(`${line}\n`);
@@ -107,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
 				throw new UsageError("open: --phone FILE and one EVENT file are required");
 			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`));
 		}
+		case "detect":
+			return await detectCommand(args, (line) => process.stdout.write(`${line}\n`));
 		case "factory":
 			return await factoryCommand(args, say, (line) => process.stdout.write(`${line}\n`));
 		case "release":
@@ -125,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
 		}
 	}
 	catch (error) {
-		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof EnvelopeError)) {
+		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof EnvelopeError) || (error instanceof DetectError) || (error instanceof DetectUsageError)) {
 			say(`doorward: ${error.message}`);
 			return 1;
 		}
