@@ -15,14 +15,22 @@ export function floatData(model: Model, tensor: Tensor): Float32Array {
 	const bytes = model.buffers[tensor.buffer];
 	if (tensor.type !== "float32" || bytes.length !== 4 * elementCount(tensor.shape))
 		throw new ModelError(`tensor ${JSON.stringify(tensor.name)} is not a float32 constant of shape [${tensor.shape}]`);
-	return new Float32Array(bytes.slice().buffer);
+	return new Float32Array(copy(bytes));
 }
 
 export function int32Data(model: Model, tensor: Tensor): Int32Array {
 	const bytes = model.buffers[tensor.buffer];
 	if (tensor.type !== "int32" || bytes.length !== 4 * elementCount(tensor.shape))
 		throw new ModelError(`tensor ${JSON.stringify(tensor.name)} is not an int32 constant of shape [${tensor.shape}]`);
-	return new Int32Array(bytes.slice().buffer);
+	return new Int32Array(copy(bytes));
+}
+
+/**
+ * A fresh, aligned ArrayBuffer holding `bytes`. Not bytes.slice(): on a Node
+ * Buffer (what readFileSync returns) slice is a view into a shared pool.
+ */
+function copy(bytes: Uint8Array): ArrayBuffer {
+	return Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
 }
 
 export function bytesOf(values: Float32Array | Int32Array | Int8Array): Uint8Array {
