@@ -39,4 +39,10 @@ export type Platforms = [
 	Implements<typeof import("hardware/keystore"), typeof import("./keystore/preference/keystore")>,
 	Implements<typeof import("hardware/ota"), typeof import("./ota/esp32/ota")>,
 	Implements<typeof import("hardware/ota"), typeof import("./ota/lin/ota")>,
+	Implements<typeof import("hardware/inference"), typeof import("./inference/interpreter/inference")>,
+	Implements<typeof import("hardware/inference"), typeof import("./inference/esp32/inference")>,
+	Implements<typeof import("hardware/image"), typeof import("./image/libjpeg/image")>,
+	Implements<typeof import("hardware/image"), typeof import("./image/esp32/image")>,
+	Implements<typeof import("hardware/resource"), typeof import("./resource/sim/resource")>,
+	Implements<typeof import("hardware/resource"), typeof import("./resource/moddable/resource")>,
 ];
