@@ -10,6 +10,11 @@
  *   thumbnail: the best face, cropped from its (masked) frame.
  * - If the detector cannot run (no model, a corrupt model, a corrupt frame)
  *   the event is still recorded, marked "unavailable" with the reason.
+ *
+ * One frame's inference takes the device's CPU for most of a second (docs/
+ * benchmarks.md); the stage hands the event loop back between frames, so a
+ * ring pressed meanwhile is taken within one frame's work, not after the
+ * whole burst.
  */
 import FaceDetector from "detect/detector";
 import type { Face } from "detect/detector";
@@ -20,6 +25,7 @@ import type { Pixels } from "hardware/image";
 import { digest } from "hardware/crypto";
 import { toHex } from "util/bytes";
 import { log } from "device/log";
+import Timer from "timer";
 
 /** What the phones learn about faces, inside the sealed clip. */
 export interface FaceReport {
@@ -76,7 +82,7 @@ export default class Detection {
 			this.#unavailable = "face detection is turned off in the configuration";
 	}
 
-	process(frames: readonly Uint8Array[]): DetectedBurst {
+	async process(frames: readonly Uint8Array[]): Promise<DetectedBurst> {
 		const detector = this.#loadDetector();
 		const kept: Uint8Array[] = [];
 		const faces: FrameFace[] = [];
@@ -85,6 +91,7 @@ export default class Detection {
 		let undetected = 0;
 		const masking = this.#options.zones.length > 0;
 		for (const frame of frames) {
+			await nextTurn();
 			let pixels: Pixels | undefined;
 			let bytes = frame;
 			if (masking) {
@@ -173,6 +180,11 @@ export default class Detection {
 }
 
 Object.freeze(Detection.prototype);
+
+/** Resolves after the event loop has run once: button, socket and timer callbacks waiting meanwhile get their turn. */
+function nextTurn(): Promise<void> {
+	return new Promise((resolve) => Timer.set(() => resolve(), 0));
+}
 
 function clamp(value: number, low: number, high: number): number {
 	return Math.min(Math.max(value, low), Math.max(low, high));

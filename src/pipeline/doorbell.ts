@@ -95,7 +95,7 @@ export default class Doorbell {
 		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
 		if (burst.metadata.cameraError)
 			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-		const detected = detection.process(burst.frames);
+		const detected = await detection.process(burst.frames);
 		if (detected.report.status === "unavailable")
 			log.warn(`${kind} event without face data: ${detected.report.reason}`);
 		const eventKind = ((kind === "motion") && (detected.report.status === "found")) ? "face" : kind;

@@ -10,7 +10,12 @@ import type { EventKind } from "store/outbox";
 
 export interface TriggerOptions {
 	onTrigger: (kind: EventKind) => void;
-	/** A second press within this window is the same ring. */
+	/**
+	 * A second press within this window is the same ring (a bouncing
+	 * contact, an impatient double press). Measured when the press is
+	 * handled, which can be up to one frame's face detection late (the
+	 * detect stage yields between frames), so it is kept short.
+	 */
 	ringDebounceMs?: number;
 	/** Motion starts within this window of the last motion event are ignored. */
 	motionCooldownMs?: number;
@@ -21,7 +26,7 @@ export default class Triggers {
 	#motion: Motion;
 
 	constructor(options: TriggerOptions) {
-		const ringDebounceMs = options.ringDebounceMs ?? 1000;
+		const ringDebounceMs = options.ringDebounceMs ?? 500;
 		const motionCooldownMs = options.motionCooldownMs ?? 10000;
 		let lastRing = -Infinity;
 		let lastMotion = -Infinity;

@@ -75,7 +75,7 @@ test("events published across a dropped connection all arrive, once each", async
 		const rings = 5;
 		for (let i = 0; i < rings; i++) {
 			device.press();
-			await new Promise((resolve) => setTimeout(resolve, 1100)); // past the ring debounce
+			await new Promise((resolve) => setTimeout(resolve, 1100)); // well past the ring debounce (500 ms)
 			if (i === 1)
 				broker.dropClients(); // the network drops under a burst in progress
 		}

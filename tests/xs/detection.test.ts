@@ -21,9 +21,9 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 	return (a.length === b.length) && a.every((byte, i) => byte === b[i]);
 }
 
-test("with the shipped model, every frame is examined and the report names model and zones", () => {
+test("with the shipped model, every frame is examined and the report names model and zones", async () => {
 	const stage = new Detection({ model, load: resource, zones: [], enabled: true });
-	const result = stage.process([frame, frame]);
+	const result = await stage.process([frame, frame]);
 	ok((result.report.status === "none") || (result.report.status === "found"), `status ${result.report.status}: ${result.report.reason}`);
 	equal(result.report.reason, undefined, "no problem reported");
 	equal(result.report.model, model, "model");
@@ -33,32 +33,32 @@ test("with the shipped model, every frame is examined and the report names model
 	stage.close();
 });
 
-test("a corrupt model: the event keeps its frames and says why it has no face data", () => {
+test("a corrupt model: the event keeps its frames and says why it has no face data", async () => {
 	const stage = new Detection({ model, load: () => new Uint8Array(64).fill(7).buffer, zones: [], enabled: true });
-	const result = stage.process([frame]);
+	const result = await stage.process([frame]);
 	equal(result.report.status, "unavailable", "status");
 	ok(/cannot load/.test(result.report.reason ?? ""), `reason: ${result.report.reason}`);
 	ok(same(result.frames[0], frame), "frame intact");
 	equal(result.report.faces.length, 0, "no faces");
 });
 
-test("a missing model is reported the same way", () => {
+test("a missing model is reported the same way", async () => {
 	const stage = new Detection({ model: "no-such-model.tflite", load: resource, zones: [], enabled: true });
-	const result = stage.process([frame]);
+	const result = await stage.process([frame]);
 	equal(result.report.status, "unavailable", "status");
 	ok(/no-such-model/.test(result.report.reason ?? ""), `reason: ${result.report.reason}`);
 });
 
-test("detection turned off in the configuration", () => {
+test("detection turned off in the configuration", async () => {
 	const stage = new Detection({ model, load: resource, zones: [], enabled: false });
-	const result = stage.process([frame]);
+	const result = await stage.process([frame]);
 	equal(result.report.status, "unavailable", "status");
 	ok(/turned off/.test(result.report.reason ?? ""), `reason: ${result.report.reason}`);
 });
 
-test("a corrupt frame without zones is kept as it is and marked", () => {
+test("a corrupt frame without zones is kept as it is and marked", async () => {
 	const stage = new Detection({ model, load: resource, zones: [], enabled: true });
-	const result = stage.process([corrupt, frame]);
+	const result = await stage.process([corrupt, frame]);
 	equal(result.frames.length, 2, "both frames kept");
 	ok(same(result.frames[0], corrupt), "the corrupt frame is passed on untouched");
 	equal(result.report.status, "unavailable", "not every frame was examined");
@@ -66,9 +66,9 @@ test("a corrupt frame without zones is kept as it is and marked", () => {
 	stage.close();
 });
 
-test("privacy zones: masked before the clip; a frame that cannot be masked is dropped", () => {
+test("privacy zones: masked before the clip; a frame that cannot be masked is dropped", async () => {
 	const stage = new Detection({ model, load: resource, zones: leftHalf, enabled: true });
-	const result = stage.process([corrupt, frame]);
+	const result = await stage.process([corrupt, frame]);
 	equal(result.frames.length, 1, "the corrupt frame is dropped");
 	equal(result.report.droppedFrames, 1, "and counted");
 	ok(/privacy zones could not be applied/.test(result.report.reason ?? ""), `reason: ${result.report.reason}`);
