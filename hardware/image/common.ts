@@ -4,7 +4,21 @@
  * bad input is refused the same way (and before any native code or large
  * allocation) on the device, on lin and in the simulator host.
  */
-import type { DecodeOptions, Pixels } from "hardware/image";
+
+/*
+ * The API's types, here so every platform's codec can import and re-export
+ * them: under mcconfig "hardware/image" names the implementation itself
+ * (hardware/conformance.ts checks them against the contract, image.d.ts).
+ */
+export interface Pixels {
+	readonly width: number;
+	readonly height: number;
+	readonly data: Uint8Array;
+}
+
+export interface DecodeOptions {
+	scale?: 1 | 2 | 4 | 8;
+}
 
 /**
  * Neither side of a stored image may exceed this: 4096 × 4096 × 3 bytes is

@@ -7,10 +7,11 @@
  * as whole. The pixels are allocated here at their final size and the
  * native decoder writes straight into them.
  */
-import type { DecodeOptions, Pixels } from "hardware/image";
+import type { DecodeOptions, Pixels } from "hardware/image/common";
 import { checkDecodable, checkPixels, checkQuality, checkScale, jpegBytes, readFrameHeader, scaledSize } from "hardware/image/common";
 
 export { jpegSize } from "hardware/image/common";
+export type { DecodeOptions, Pixels } from "hardware/image/common";
 
 const baselineMarker = 0xC0;
 

@@ -5,10 +5,11 @@
  * size and the native decoder writes straight into them; the C side checks
  * everything again and never trusts this file.
  */
-import type { DecodeOptions, Pixels } from "hardware/image";
+import type { DecodeOptions, Pixels } from "hardware/image/common";
 import { checkDecodable, checkPixels, checkQuality, checkScale, jpegBytes, readFrameHeader, scaledSize } from "hardware/image/common";
 
 export { jpegSize } from "hardware/image/common";
+export type { DecodeOptions, Pixels } from "hardware/image/common";
 
 function decodeNative(jpeg: Uint8Array, scale: number, pixels: Uint8Array): void {
 	native("xs_image_decode").call(undefined, jpeg, scale, pixels);

@@ -4,7 +4,9 @@
  * in C++. The model object is kept referenced for the interpreter's life,
  * because TFLM reads the flash-mapped resource in place.
  */
-import type { InterpreterOptions, TensorInfo } from "hardware/inference";
+import type { InterpreterOptions, TensorInfo } from "hardware/inference/tensor";
+
+export type { InterpreterOptions, TensorInfo, TensorType } from "hardware/inference/tensor";
 
 /** The same bound as kArenaLimit in inference.cpp: more than the PSRAM could hold next to the frames. */
 const maxArenaSize = 8 * 1024 * 1024;

@@ -14,7 +14,9 @@
  * included (measured once, at construction), and a tensor that no invoke has
  * written yet, or that no op that runs uses, is NaN, NaN.
  */
-import type { InterpreterOptions, TensorInfo, TensorType } from "hardware/inference";
+import type { InterpreterOptions, TensorInfo, TensorType } from "hardware/inference/tensor";
+
+export type { InterpreterOptions, TensorInfo, TensorType } from "hardware/inference/tensor";
 
 const float32Code = 0;
 const int8Code = 9;
