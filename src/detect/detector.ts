@@ -12,8 +12,8 @@ import { anchors } from "./anchors";
 import { decodeDetections } from "./decode";
 import type { Detection } from "./decode";
 import { checkPixels, decodeScale, inputSize, prepareInput } from "./input";
-import type { Letterbox, Pixels } from "./input";
-import { weightedNonMaxSuppression } from "./nms";
+import type { Letterbox, Pixels, Region } from "./input";
+import { iou, weightedNonMaxSuppression } from "./nms";
 import { variantForInput } from "./variants";
 import type { Variant } from "./variants";
 import { maskZones, validateZones } from "./zones";
@@ -32,7 +32,16 @@ export interface DetectorOptions {
 	minScore?: number;
 
 	zones?: PrivacyZone[];
+	/** Candidates scoring from this up to minScore are looked at again close up; the variant's choice by default (variants.ts); minScore or more turns it off. */
+	secondLookFloor?: number;
 }
+
+/** The candidate's side times this is the close-up's side: the face fills about a quarter of the input. */
+const closeUpFactor = 4;
+/** How much a close-up's face must overlap the candidate to be the same face. */
+const closeUpOverlap = 0.3;
+/** Second looks per frame, at most: each is one more inference. */
+const maxSecondLooks = 3;
 
 export type DetectionFailure = "model" | "image" | "jpeg" | "inference" | "closed";
 
@@ -67,6 +76,8 @@ export default class FaceDetector {
 	#regressorsOutput: number;
 	#scoresOutput: number;
 	#minScore: number;
+	/** Candidates scoring from here up to minScore get a second look; minScore itself turns it off. */
+	#secondLookFloor: number;
 	#zones: PrivacyZone[];
 
 	/** `model` is a BlazeFace .tflite (float32 or int8), referenced, not copied. */
@@ -98,6 +109,10 @@ export default class FaceDetector {
 			this.#scoresOutput = findOutput(interpreter.outputs, variant.decode.boxCount, 1);
 			this.#anchors = anchors(variant.anchors);
 			this.#minScore = minScore ?? variant.decode.minScore;
+			const secondLookFloor = options.secondLookFloor ?? variant.secondLookFloor;
+			if (!(typeof secondLookFloor === "number" && secondLookFloor >= 0 && secondLookFloor <= 1))
+				throw new RangeError("FaceDetector: secondLookFloor must be a number from 0 to 1");
+			this.#secondLookFloor = secondLookFloor;
 			// One input buffer for the detector's life: frames come often and the heap is small.
 			this.#input = interpreter.input.type === "int8" ? new Int8Array(size.width * size.height * 3) : new Float32Array(size.width * size.height * 3);
 		}
@@ -127,25 +142,54 @@ export default class FaceDetector {
 		}
 		if (this.#zones.length)
 			maskZones(pixels, this.#zones);
-		const { letterbox } = prepareInput(pixels, interpreter.input, this.#input);
+		const floor = Math.min(this.#minScore, this.#secondLookFloor);
+		const faces: Face[] = [];
+		let secondLooks = 0;
+		for (const candidate of this.#run(interpreter, pixels, undefined, floor)) {
+			let found: Detection | undefined = candidate;
+			if (candidate.score < this.#minScore)
+				found = (secondLooks++ < maxSecondLooks) ? this.#secondLook(interpreter, pixels, candidate, floor) : undefined;
+			const face = found && clampToFrame(found, pixels.width, pixels.height);
+			if (face)
+				faces.push(face);
+		}
+		return faces.sort((a, b) => b.score - a.score);
+	}
+
+	/** The model on the frame (or a part of it): merged detections scoring at least `floor`, in frame pixels, best first. */
+	#run(interpreter: Interpreter, pixels: Pixels, part: Region | undefined, floor: number): Detection[] {
+		const { letterbox } = prepareInput(pixels, interpreter.input, this.#input, part);
 		let detections: Detection[];
 		try {
 			interpreter.setInput(this.#input);
 			interpreter.invoke();
 			const regressors = interpreter.output(this.#regressorsOutput);
 			const logits = interpreter.output(this.#scoresOutput);
-			detections = decodeDetections(regressors, logits, this.#anchors, this.#variant.decode, this.#minScore);
+			detections = decodeDetections(regressors, logits, this.#anchors, this.#variant.decode, floor);
 		}
 		catch (error) {
 			throw new DetectionError("inference", describe(error));
 		}
-		const faces: Face[] = [];
-		for (const detection of weightedNonMaxSuppression(detections, this.#variant.minSuppressionThreshold)) {
-			const face = toFrame(detection, letterbox);
-			if (face)
-				faces.push(face);
+		return weightedNonMaxSuppression(detections, this.#variant.minSuppressionThreshold).map((detection) => toFramePixels(detection, letterbox));
+	}
+
+	/**
+	 * A candidate scoring just under the threshold, seen again close up: the
+	 * model on a square part of the frame where the candidate fills about a
+	 * quarter of the input (a scale the model is sure of). A face scores
+	 * higher there; a door knocker or a pattern does not. The close-up's
+	 * detection replaces the candidate if it clears the threshold.
+	 */
+	#secondLook(interpreter: Interpreter, pixels: Pixels, candidate: Detection, floor: number): Detection | undefined {
+		const [x, y, w, h] = candidate.box;
+		const side = Math.max(w, h) * closeUpFactor;
+		const part = { x: x + (w / 2) - (side / 2), y: y + (h / 2) - (side / 2), width: side, height: side };
+		let best: Detection | undefined;
+		for (const detection of this.#run(interpreter, pixels, part, floor)) {
+			if ((detection.score >= this.#minScore) && (iou(detection.box, candidate.box) >= closeUpOverlap) && (!best || (detection.score > best.score)))
+				best = detection;
 		}
-		return faces;
+		return best;
 	}
 
 	/**
@@ -192,18 +236,27 @@ export default class FaceDetector {
 }
 Object.freeze(FaceDetector.prototype);
 
-/** A detection in the frame's pixels, clamped to the frame; undefined if it lies wholly in the letterbox padding. */
-function toFrame(detection: Detection, letterbox: Letterbox): Face | undefined {
-	const { frameWidth, frameHeight } = letterbox;
+/** A detection in frame pixels (unclamped: a close-up's part may extend past the frame). */
+function toFramePixels(detection: Detection, letterbox: Letterbox): Detection {
 	const [x, y, w, h] = detection.box;
-	const left = clamp(letterbox.toFrameX(x), frameWidth), right = clamp(letterbox.toFrameX(x + w), frameWidth);
-	const top = clamp(letterbox.toFrameY(y), frameHeight), bottom = clamp(letterbox.toFrameY(y + h), frameHeight);
+	return {
+		box: [letterbox.toFrameX(x), letterbox.toFrameY(y), letterbox.toFrameWidth(w), letterbox.toFrameHeight(h)],
+		score: detection.score,
+		keypoints: detection.keypoints.map(([px, py]): [number, number] => [letterbox.toFrameX(px), letterbox.toFrameY(py)]),
+	};
+}
+
+/** A detection clamped to the frame; undefined if it lies wholly outside it (in the letterbox padding). */
+function clampToFrame(detection: Detection, frameWidth: number, frameHeight: number): Face | undefined {
+	const [x, y, w, h] = detection.box;
+	const left = clamp(x, frameWidth), right = clamp(x + w, frameWidth);
+	const top = clamp(y, frameHeight), bottom = clamp(y + h, frameHeight);
 	if (!(right > left && bottom > top))
 		return undefined;
 	return {
 		box: [left, top, right - left, bottom - top],
 		score: detection.score,
-		keypoints: detection.keypoints.map(([px, py]): [number, number] => [clamp(letterbox.toFrameX(px), frameWidth), clamp(letterbox.toFrameY(py), frameHeight)]),
+		keypoints: detection.keypoints.map(([px, py]): [number, number] => [clamp(px, frameWidth), clamp(py, frameHeight)]),
 	};
 }
 

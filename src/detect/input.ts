@@ -21,6 +21,14 @@ export interface Pixels {
 	readonly data: Uint8Array;
 }
 
+/** A rectangle of the frame, in frame pixels. */
+export interface Region {
+	readonly x: number;
+	readonly y: number;
+	readonly width: number;
+	readonly height: number;
+}
+
 export interface InputTensor {
 	/** [1, height, width, 3] */
 	readonly shape: readonly number[];
@@ -45,21 +53,25 @@ export class Letterbox {
 	readonly regionWidth: number;
 	readonly regionHeight: number;
 
-	constructor(frameWidth: number, frameHeight: number, inputWidth: number, inputHeight: number) {
+	/** `part`: the part of the frame the model sees (a close-up), the whole frame by default. */
+	constructor(frameWidth: number, frameHeight: number, inputWidth: number, inputHeight: number, part?: Region) {
 		for (const [name, value] of [["frame width", frameWidth], ["frame height", frameHeight], ["input width", inputWidth], ["input height", inputHeight]] as const) {
 			if (!Number.isInteger(value) || value < 1)
 				throw new RangeError(`letterbox: the ${name} must be a positive integer, not ${value}`);
 		}
+		const { x, y, width, height } = part ?? { x: 0, y: 0, width: frameWidth, height: frameHeight };
+		if (!(width > 0 && height > 0 && Number.isFinite(x) && Number.isFinite(y)))
+			throw new RangeError(`letterbox: the part of the frame must have a positive size, not ${width}x${height}`);
 		this.frameWidth = frameWidth;
 		this.frameHeight = frameHeight;
 		this.inputWidth = inputWidth;
 		this.inputHeight = inputHeight;
-		// Frame pixels per model pixel: the larger ratio, so the whole frame fits.
-		const step = Math.max(frameWidth / inputWidth, frameHeight / inputHeight);
+		// Frame pixels per model pixel: the larger ratio, so the whole part fits.
+		const step = Math.max(width / inputWidth, height / inputHeight);
 		this.regionWidth = inputWidth * step;
 		this.regionHeight = inputHeight * step;
-		this.regionX = (frameWidth - this.regionWidth) / 2;
-		this.regionY = (frameHeight - this.regionHeight) / 2;
+		this.regionX = x + ((width - this.regionWidth) / 2);
+		this.regionY = y + ((height - this.regionHeight) / 2);
 	}
 
 	/** Frame pixels per model input pixel. */
@@ -125,11 +137,12 @@ function quantize(value: number): number {
 }
 
 /**
- * Fills `output` (or a new array) with the letterboxed, normalized frame.
+ * Fills `output` (or a new array) with the letterboxed, normalized frame,
+ * or with the `part` of it given (what lies outside the frame is padding).
  * `output` lets the detector reuse one buffer across frames: the float input
  * of the full-range model is 432 KiB.
  */
-export function prepareInput(pixels: Pixels, input: InputTensor, output?: Float32Array | Int8Array): { data: Float32Array | Int8Array; letterbox: Letterbox } {
+export function prepareInput(pixels: Pixels, input: InputTensor, output?: Float32Array | Int8Array, part?: Region): { data: Float32Array | Int8Array; letterbox: Letterbox } {
 	checkPixels(pixels, "prepareInput");
 	const { width, height } = inputSize(input);
 	const count = width * height * 3;
@@ -143,7 +156,7 @@ export function prepareInput(pixels: Pixels, input: InputTensor, output?: Float3
 	else
 		data = quantized ? new Int8Array(count) : new Float32Array(count);
 
-	const letterbox = new Letterbox(pixels.width, pixels.height, width, height);
+	const letterbox = new Letterbox(pixels.width, pixels.height, width, height, part);
 	const step = letterbox.step;
 	// Mapping a channel value p (0..255, fractional after sampling) straight to
 	// what the tensor stores: v = p / 127.5 - 1, then q = v / scale + zeroPoint.

@@ -42,6 +42,14 @@ export interface Variant {
 	readonly decode: DecodeOptions;
 	/** Weighted NMS merges candidates whose IoU with the best remaining one exceeds this. */
 	readonly minSuppressionThreshold: number;
+	/**
+	 * Ours, not MediaPipe's: candidates scoring from this up to minScore get
+	 * a second, close-up look (detector.ts). On the face dev set it lifts
+	 * the full-range model's recall with no false alarm; the short-range
+	 * model gains recall but also false alarms, so it is off there (equal to
+	 * minScore).
+	 */
+	readonly secondLookFloor: number;
 }
 
 const shared = {
@@ -64,6 +72,7 @@ export const shortRange: Variant = Object.freeze({
 	anchors: Object.freeze({ ...shared, inputWidth: 128, inputHeight: 128, strides: [8, 16, 16, 16], interpolatedScaleAspectRatio: 1.0 }),
 	decode: Object.freeze({ ...sharedDecode, boxCount: 896, xScale: 128, yScale: 128, wScale: 128, hScale: 128, minScore: 0.5 }),
 	minSuppressionThreshold: 0.3,
+	secondLookFloor: 0.5,
 });
 
 export const fullRange: Variant = Object.freeze({
@@ -71,6 +80,7 @@ export const fullRange: Variant = Object.freeze({
 	anchors: Object.freeze({ ...shared, inputWidth: 192, inputHeight: 192, strides: [4], interpolatedScaleAspectRatio: 0.0 }),
 	decode: Object.freeze({ ...sharedDecode, boxCount: 2304, xScale: 192, yScale: 192, wScale: 192, hScale: 192, minScore: 0.6 }),
 	minSuppressionThreshold: 0.3,
+	secondLookFloor: 0.3,
 });
 
 /** The variant whose input is `width` x `height`, or undefined. */

@@ -38,6 +38,21 @@ test("a 640x480 frame in a 128x128 input: 5 frame pixels per model pixel, 80 row
 	assert.equal(portrait.toModelX(240), 0.5);
 });
 
+test("a part of the frame (the detector's close-up) fills the input; beyond the frame is padding", () => {
+	const box = new Letterbox(640, 480, 128, 128, { x: 100, y: 50, width: 256, height: 256 });
+	assert.equal(box.step, 2);
+	assert.equal(box.toFrameX(0), 100);
+	assert.equal(box.toFrameY(1), 306);
+	assert.equal(box.toModelX(228), 0.5);
+	// A part hanging over the top-left corner: the model's first rows and columns are padding.
+	const gradient = image(8, 8, (x) => x * 30);
+	const { data } = prepareInput(gradient, float(4, 4), undefined, { x: -2, y: -2, width: 4, height: 4 });
+	assert.equal(data[0], -1, "outside the frame");
+	close(data[(2 * 4 + 2) * 3], normalized(0), "frame pixel (0, 0)");
+	close(data[(3 * 4 + 3) * 3], normalized(30), "frame pixel (1, 1)");
+	assert.throws(() => new Letterbox(10, 10, 4, 4, { x: 0, y: 0, width: 0, height: 4 }), /positive size/);
+});
+
 test("the padding is black (-1) and the frame keeps its aspect ratio", () => {
 	const white = image(4, 2, () => 255);
 	const { data, letterbox } = prepareInput(white, float(4, 4));

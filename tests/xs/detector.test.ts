@@ -75,6 +75,21 @@ else {
 		});
 	}
 
+	test("a second, close-up look confirms a masked face the whole frame scores under the threshold", () => {
+		const image = "fm_maksssksksss109.jpg";
+		const jpeg = readShared(`images/${image}`)!;
+		const expected = groundTruth[image][0];
+		const model = resource("face_detection_full_range_int8.tflite");
+		const once = new FaceDetector(model, { secondLookFloor: 0.6 });
+		const twice = new FaceDetector(model);
+		const first = once.detectJpeg(jpeg).faces;
+		ok(!first.some((face) => iou(face.box, expected) >= 0.4), `one look misses it: ${describe(first)}`);
+		const second = twice.detectJpeg(jpeg).faces;
+		ok(second.some((face) => (iou(face.box, expected) >= 0.4) && (face.score >= 0.6)), `the second look finds it: ${describe(second)}`);
+		once.close();
+		twice.close();
+	});
+
 	test("a privacy zone over a face hides it from the detector", () => {
 		const image = clearImages[0];
 		const jpeg = readShared(`images/${image}`)!;
@@ -113,4 +128,6 @@ test("a corrupt model, a corrupt JPEG and a closed detector throw DetectionError
 	equal((closed as DetectionError).reason, "closed", "closed reason");
 	const options = thrown(() => new FaceDetector(resource(models[0]), { zones: [{ points: [[0, 0], [1, 0]] }] }));
 	ok(options instanceof RangeError, `bad zones: ${String(options)}`);
+	const floor = thrown(() => new FaceDetector(resource(models[0]), { secondLookFloor: 2 }));
+	ok(floor instanceof RangeError, `bad secondLookFloor: ${String(floor)}`);
 });

@@ -39,6 +39,8 @@ const batch = 200;
 export interface DetectOptions {
 	/** Report faces scoring at least this (the model's own threshold by default): for precision-recall sweeps. */
 	minScore?: number;
+	/** Candidates scoring from this up to the threshold get a second, close-up look (the detector's default otherwise). */
+	secondLookFloor?: number;
 }
 
 export async function detectImages(images: string[], range: ModelRange, precision: ModelPrecision = "int8", onResult?: (result: ImageResult, index: number) => void, options: DetectOptions = {}): Promise<ImageResult[]> {
@@ -63,6 +65,7 @@ async function runBatch(build: ReturnType<typeof simulatorBuild>, model: string,
 			"--flash", join(scratch, "flash.bin"), "--partitions", build.partitions,
 			"--resources", build.resources, "--", model,
 			...(options.minScore !== undefined ? ["--min-score", String(options.minScore)] : []),
+			...(options.secondLookFloor !== undefined ? ["--second-look", String(options.secondLookFloor)] : []),
 			...images,
 		], { stdio: ["ignore", "ignore", "pipe"] });
 		const results: ImageResult[] = [];

@@ -3,7 +3,7 @@
  * firmware's own detector (src/detect) on image files, one JSON line per
  * image on stderr, prefixed so the Node side can tell them from logs.
  *
- *   host ... --main tools/detect -- MODEL_RESOURCE [--min-score S] IMAGE...
+ *   host ... --main tools/detect -- MODEL_RESOURCE [--min-score S] [--second-look S] IMAGE...
  *
  * A bad image gives an {"image", "error"} line and the run goes on; a model
  * that cannot be loaded ends the run with exit code 3.
@@ -12,9 +12,11 @@ import FaceDetector from "detect/detector";
 import resource from "hardware/resource";
 
 const [modelName, ...rest] = host.argv;
-const options: { minScore?: number } = {};
-if (rest[0] === "--min-score")
-	options.minScore = Number(rest.splice(0, 2)[1]);
+const options: { minScore?: number; secondLookFloor?: number } = {};
+while ((rest[0] === "--min-score") || (rest[0] === "--second-look")) {
+	const [flag, value] = rest.splice(0, 2);
+	options[flag === "--min-score" ? "minScore" : "secondLookFloor"] = Number(value);
+}
 const images = rest;
 
 function emit(record: object): void {
