@@ -7,16 +7,18 @@
 
 /*
  * The API's types, here so every platform's codec can import and re-export
- * them: under mcconfig "hardware/image" names the implementation itself
- * (hardware/conformance.ts checks them against the contract, image.d.ts).
+ * them: under mcconfig "hardware/image" names the implementation itself.
+ * The contract (image.d.ts) re-exports them too.
  */
 export interface Pixels {
 	readonly width: number;
 	readonly height: number;
+	/** width * height * 3 bytes, R, G, B. */
 	readonly data: Uint8Array;
 }
 
 export interface DecodeOptions {
+	/** Decode at 1/scale of the stored size, in the decoder's DCT domain: cheap. Default 1. */
 	scale?: 1 | 2 | 4 | 8;
 }
 

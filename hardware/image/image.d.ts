@@ -5,17 +5,8 @@
  * row first. A corrupt or truncated JPEG throws; it never crashes.
  */
 declare module "hardware/image" {
-	export interface Pixels {
-		readonly width: number;
-		readonly height: number;
-		/** width * height * 3 bytes, R, G, B. */
-		readonly data: Uint8Array;
-	}
-
-	export interface DecodeOptions {
-		/** Decode at 1/scale of the stored size, in the decoder's DCT domain: cheap. Default 1. */
-		scale?: 1 | 2 | 4 | 8;
-	}
+	import type { DecodeOptions, Pixels } from "hardware/image/common";
+	export type { DecodeOptions, Pixels } from "hardware/image/common";
 
 	export function decodeJpeg(jpeg: ArrayBuffer | Uint8Array, options?: DecodeOptions): Pixels;
 	/** The stored size, read from the JPEG's frame header without decoding. */

@@ -7,23 +7,8 @@
  * tensor type that is not supported, a wrong input) are thrown, never a crash.
  */
 declare module "hardware/inference" {
-	export type TensorType = "float32" | "int8";
-
-	export interface TensorInfo {
-		/** Dimensions, outermost first (for an image input: [1, height, width, channels]). */
-		readonly shape: readonly number[];
-		readonly type: TensorType;
-		/** Quantization: real = scale * (q - zeroPoint). 1 and 0 for float32. */
-		readonly scale: number;
-		readonly zeroPoint: number;
-	}
-
-	export interface InterpreterOptions {
-		/** Bytes for the tensor arena; the default fits the models in models/. */
-		arenaSize?: number;
-		/** Simulator only: record each tensor's min and max over every invoke (for int8 calibration). */
-		recordRanges?: boolean;
-	}
+	import type { InterpreterOptions, TensorInfo } from "hardware/inference/tensor";
+	export type { InterpreterOptions, TensorInfo, TensorType } from "hardware/inference/tensor";
 
 	export default class Interpreter {
 		/**

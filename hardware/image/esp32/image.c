@@ -34,6 +34,7 @@
 #include "img_converters.h"
 
 #include "xsmc.h"
+#include "../image_arguments.h"
 
 /* The same limit as maxImageSide in hardware/image/common.ts. */
 #define IMAGE_MAX_SIDE 4096
@@ -51,30 +52,6 @@ static void *imageAllocate(size_t size)
 {
 	void *buffer = heap_caps_malloc(size, MALLOC_CAP_SPIRAM | MALLOC_CAP_8BIT);
 	return buffer ? buffer : heap_caps_malloc(size, MALLOC_CAP_8BIT);
-}
-
-static int isByteBuffer(xsMachine *the, xsSlot *slot)
-{
-	return (xsmcTypeOf(*slot) == xsReferenceType)
-		&& (xsmcIsInstanceOf(*slot, xsArrayBufferPrototype) || xsmcIsInstanceOf(*slot, xsTypedArrayPrototype));
-}
-
-static int integerArgument(xsMachine *the, xsSlot *slot, int low, int high, const char *what)
-{
-	if (xsmcTypeOf(*slot) == xsIntegerType) {
-		int value = xsmcToInteger(*slot);
-		if ((value >= low) && (value <= high))
-			return value;
-	}
-	else if (xsmcTypeOf(*slot) == xsNumberType) {
-		double value = xsmcToNumber(*slot);
-		if ((value >= low) && (value <= high) && (value == (double)(int)value))
-			return (int)value;
-	}
-	else
-		xsTypeError("image: %s must be a number", what);
-	xsRangeError("image: %s must be an integer from %d to %d", what, low, high);
-	return 0;
 }
 
 static esp_jpeg_image_scale_t decoderScale(int scale)

@@ -26,6 +26,7 @@
 #include <jerror.h>
 
 #include "xsmc.h"
+#include "../image_arguments.h"
 
 /* The same limit as maxImageSide in hardware/image/common.ts. */
 #define IMAGE_MAX_SIDE 4096
@@ -144,32 +145,6 @@ static ImageStatus imageEncode(const uint8_t *pixels, int width, int height, int
 	jpeg_finish_compress(&codec);
 	jpeg_destroy_compress(&codec);
 	return kImageDone;
-}
-
-/* ---- argument checks (image.ts checks too; this side never trusts it) ---- */
-
-static int isByteBuffer(xsMachine *the, xsSlot *slot)
-{
-	return (xsmcTypeOf(*slot) == xsReferenceType)
-		&& (xsmcIsInstanceOf(*slot, xsArrayBufferPrototype) || xsmcIsInstanceOf(*slot, xsTypedArrayPrototype));
-}
-
-static int integerArgument(xsMachine *the, xsSlot *slot, int low, int high, const char *what)
-{
-	if (xsmcTypeOf(*slot) == xsIntegerType) {
-		int value = xsmcToInteger(*slot);
-		if ((value >= low) && (value <= high))
-			return value;
-	}
-	else if (xsmcTypeOf(*slot) == xsNumberType) {
-		double value = xsmcToNumber(*slot);
-		if ((value >= low) && (value <= high) && (value == (double)(int)value))
-			return (int)value;
-	}
-	else
-		xsTypeError("image: %s must be a number", what);
-	xsRangeError("image: %s must be an integer from %d to %d", what, low, high);
-	return 0;
 }
 
 /* xs_image_decode(jpeg, scale, pixels): decodes into pixels, a Uint8Array of the decoded size. */
