@@ -14,6 +14,7 @@ const requirements = [
 	{ package: "make", found: () => onPath("make"), why: "builds the XS simulator host" },
 	{ package: "libmbedtls-dev", found: () => existsSync("/usr/include/mbedtls/version.h") || existsSync("/usr/include/mbedtls/build_info.h"), why: "the native crypto binding (AES-GCM, SHA-2, HMAC) in the host" },
 	{ package: "libsodium-dev", found: () => existsSync("/usr/include/sodium.h"), why: "X25519 and Ed25519 in the native crypto binding" },
+	{ package: "libjpeg-dev", found: () => existsSync("/usr/include/jpeglib.h"), why: "JPEG decoding and encoding in the host (face detection, privacy zones, thumbnails)" },
 	{ package: "mosquitto", found: () => onPath("mosquitto") || existsSync("/usr/sbin/mosquitto"), why: "the broker the integration tests run against" },
 ];
 
