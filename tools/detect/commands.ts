@@ -10,7 +10,7 @@ import type { ImageResult, ModelPrecision, ModelRange } from "./run.js";
 
 export const detectUsage = `  detect IMAGE... [--model short|full] [--precision int8|float] [--json]
                  find faces in JPEG files with the firmware's detector, in the
-                 simulator host (the device runs the int8 short-range model)
+                 simulator host (by default the device's model: full range, int8)
 `;
 
 export class DetectUsageError extends Error {}
@@ -27,7 +27,7 @@ export async function detectCommand(args: string[], print: (line: string) => voi
 	const { values, positionals } = parseArgs({
 		args,
 		options: {
-			model: { type: "string", default: "short" },
+			model: { type: "string", default: "full" },
 			precision: { type: "string", default: "int8" },
 			json: { type: "boolean", default: false },
 		},

@@ -5,7 +5,9 @@
  * detections per image with no face, and average precision, overall and by
  * face height, for each model asked for.
  *
- *   npm run eval:faces -- ../shared/faces/dev [--model short|full|all] [--precision int8|float|all] [--json]
+ *   npm run eval:faces -- ../shared/faces/dev [--model full|short|all] [--precision int8|float|all] [--json]
+ *
+ * By default the device's model: full range, int8.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -96,7 +98,7 @@ export function report(evaluation: ModelEvaluation): string {
 async function main(): Promise<number> {
 	const { values, positionals } = parseArgs({
 		options: {
-			model: { type: "string", default: "short" },
+			model: { type: "string", default: "full" },
 			precision: { type: "string", default: "int8" },
 			json: { type: "boolean", default: false },
 		},
