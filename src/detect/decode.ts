@@ -55,7 +55,9 @@ export function decodeDetections(regressors: Float32Array, logits: Float32Array,
 		const centreY = regressors[r + 1] / options.yScale * anchorH + anchorY;
 		const width = regressors[r + 2] / options.wScale * anchorW;
 		const height = regressors[r + 3] / options.hScale * anchorH;
-		if (!(width >= 0 && height >= 0))
+		// MediaPipe drops only negative sizes; an empty box is no face either,
+		// and a close-up of it (detector.ts) would have no size.
+		if (!(width > 0 && height > 0))
 			continue;
 		const keypoints: [number, number][] = [];
 		for (let k = 0; k < keypointCount; k++) {

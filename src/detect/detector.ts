@@ -158,9 +158,10 @@ export default class FaceDetector {
 
 	/** The model on the frame (or a part of it): merged detections scoring at least `floor`, in frame pixels, best first. */
 	#run(interpreter: Interpreter, pixels: Pixels, part: Region | undefined, floor: number): Detection[] {
-		const { letterbox } = prepareInput(pixels, interpreter.input, this.#input, part);
+		let letterbox: Letterbox;
 		let detections: Detection[];
 		try {
+			letterbox = prepareInput(pixels, interpreter.input, this.#input, part).letterbox;
 			interpreter.setInput(this.#input);
 			interpreter.invoke();
 			const regressors = interpreter.output(this.#regressorsOutput);
@@ -183,6 +184,8 @@ export default class FaceDetector {
 	#secondLook(interpreter: Interpreter, pixels: Pixels, candidate: Detection, floor: number): Detection | undefined {
 		const [x, y, w, h] = candidate.box;
 		const side = Math.max(w, h) * closeUpFactor;
+		if (!(side > 0))
+			return undefined;
 		const part = { x: x + (w / 2) - (side / 2), y: y + (h / 2) - (side / 2), width: side, height: side };
 		let best: Detection | undefined;
 		for (const detection of this.#run(interpreter, pixels, part, floor)) {

@@ -95,6 +95,9 @@ export function parseClientCredentials(bytes: Uint8Array): ClientCredentials | u
 	});
 }
 
+/** The largest frame privacy zones are applied to: 3.7 MB decoded. */
+const maxMaskedPixels = 1280 * 960;
+
 function privacyZones(value: unknown): PrivacyZone[] {
 	try {
 		return validateZones(value ?? []);
@@ -117,6 +120,12 @@ export function parseConfiguration(bytes: Uint8Array): Configuration {
 		throw new RangeError("configuration: not a JSON object");
 	const broker = field<Record<string, unknown>>(json.broker, "broker", (value) => (typeof value === "object") && (value !== null));
 	const burst = field<Record<string, unknown>>(json.burst, "burst", (value) => (typeof value === "object") && (value !== null), {});
+	const zones = privacyZones(json.privacyZones);
+	const width = field<number>(burst.width, "burst.width", isInteger(16, 2592), defaults.burst.width);
+	const height = field<number>(burst.height, "burst.height", isInteger(16, 1944), defaults.burst.height);
+	// Masking decodes the whole frame (RGB888) next to the burst in PSRAM.
+	if (zones.length && (width * height > maxMaskedPixels))
+		throw new RangeError(`configuration: privacyZones cannot be applied to ${width}x${height} frames on the device; at most ${maxMaskedPixels} pixels (1280x960)`);
 	return Object.freeze({
 		broker: Object.freeze({
 			address: field<string>(broker.address, "broker.address", isText(253)),
@@ -129,12 +138,12 @@ export function parseConfiguration(bytes: Uint8Array): Configuration {
 		burst: Object.freeze({
 			frames: field<number>(burst.frames, "burst.frames", isInteger(1, 30), defaults.burst.frames),
 			timeoutMs: field<number>(burst.timeoutMs, "burst.timeoutMs", isInteger(100, 60000), defaults.burst.timeoutMs),
-			width: field<number>(burst.width, "burst.width", isInteger(16, 2592), defaults.burst.width),
-			height: field<number>(burst.height, "burst.height", isInteger(16, 1944), defaults.burst.height),
+			width,
+			height,
 		}),
 		keepAliveSeconds: field<number>(json.keepAliveSeconds, "keepAliveSeconds", isInteger(5, 3600), defaults.keepAliveSeconds),
 		faceDetection: field<boolean>(json.faceDetection, "faceDetection", (value) => typeof value === "boolean", true),
-		privacyZones: Object.freeze(privacyZones(json.privacyZones)),
+		privacyZones: Object.freeze(zones),
 	});
 }
 

@@ -6,7 +6,8 @@
  *   "DWC1" | record* 
  *   record = u8 type | u32 length (big-endian) | length bytes
  *   type 1 = metadata, UTF-8 JSON (exactly one, first)
- *   type 3 = the face thumbnail, JPEG (at most one, right after the metadata)
+ *   type 3 = the face thumbnail: u32 JPEG length | JPEG | zeros (right after
+ *            the metadata; in every event with pictures, face or not)
  *   type 2 = one JPEG frame, in capture order
  *   type 0 = padding, all zero bytes (at most one, last)
  */
@@ -34,6 +35,16 @@ export interface ClipMetadata {
 	readonly faces?: FaceReport;
 }
 
+/**
+ * Events with pictures (those with a face report) have records of fixed
+ * size where what they hold depends on faces: the thumbnail record always,
+ * empty when no face was found, and the metadata padded with JSON
+ * whitespace. Otherwise a face would show in the ciphertext's length.
+ */
+export const thumbnailRecordBytes = 8192;
+export const thumbnailJpegLimit = thumbnailRecordBytes - 4;
+export const metadataRecordBytes = 4096;
+
 export interface Clip {
 	readonly metadata: ClipMetadata;
 	/** The best face, cropped: what a notification shows. */
@@ -56,12 +67,53 @@ function record(type: number, body: Uint8Array): Uint8Array[] {
 export function encodeClipParts(clip: Clip): Uint8Array[] {
 	if (clip.metadata.frameCount !== clip.frames.length)
 		throw new RangeError("clip: frameCount does not match the frames");
-	const parts = [clipMagic, ...record(RecordType.Metadata, utf8Encode(JSON.stringify(clip.metadata)))];
-	if (clip.thumbnail)
-		parts.push(...record(RecordType.Thumbnail, clip.thumbnail));
+	const parts: Uint8Array[] = [clipMagic];
+	const json = utf8Encode(JSON.stringify(clip.metadata));
+	if (!clip.metadata.faces) {
+		if (clip.thumbnail)
+			throw new RangeError("clip: a thumbnail needs a face report");
+		parts.push(...record(RecordType.Metadata, json));
+	}
+	else {
+		if (json.length > metadataRecordBytes)
+			throw new RangeError(`clip: metadata of ${json.length} bytes does not fit its ${metadataRecordBytes}-byte record (fitMetadata first)`);
+		const metadata = new Uint8Array(metadataRecordBytes).fill(0x20);
+		metadata.set(json);
+		parts.push(...record(RecordType.Metadata, metadata));
+		const thumbnail = clip.thumbnail ?? new Uint8Array(0);
+		if (thumbnail.length > thumbnailJpegLimit)
+			throw new RangeError(`clip: a thumbnail of ${thumbnail.length} bytes does not fit its record`);
+		const body = new Uint8Array(thumbnailRecordBytes);
+		new DataView(body.buffer).setUint32(0, thumbnail.length);
+		body.set(thumbnail, 4);
+		parts.push(...record(RecordType.Thumbnail, body));
+	}
 	for (const frame of clip.frames)
 		parts.push(...record(RecordType.Frame, frame));
 	return parts;
+}
+
+/**
+ * The metadata of an event with pictures, made to fit its fixed record:
+ * the lowest-scoring faces are left out (and counted) until it does. The
+ * report's other fields are short by construction; its reason is cut.
+ */
+export function fitMetadata(metadata: ClipMetadata): ClipMetadata {
+	const report = metadata.faces;
+	if (!report)
+		return metadata;
+	const reason = (report.reason && (report.reason.length > 600)) ? `${report.reason.slice(0, 597)}...` : report.reason;
+	const faces = [...report.faces].sort((a, b) => b.score - a.score);
+	for (;;) {
+		const omitted = report.faces.length - faces.length;
+		const fitted: ClipMetadata = {
+			...metadata,
+			faces: { ...report, ...(reason !== undefined ? { reason } : {}), faces, ...(omitted ? { facesOmitted: omitted } : {}) },
+		};
+		if ((utf8Encode(JSON.stringify(fitted)).length <= metadataRecordBytes) || !faces.length)
+			return fitted;
+		faces.pop();
+	}
 }
 
 /** The smallest clip size at or above `length` that padding rounds to. */
@@ -99,6 +151,7 @@ export function decodeClip(bytes: Uint8Array): Clip {
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 	let metadata: ClipMetadata | undefined;
 	let thumbnail: Uint8Array | undefined;
+	let thumbnailSeen = false;
 	const frames: Uint8Array[] = [];
 	let padded = false;
 	for (let offset = 4; offset < bytes.length;) {
@@ -122,9 +175,14 @@ export function decodeClip(bytes: Uint8Array): Clip {
 			padded = true;
 		}
 		else if (type === RecordType.Thumbnail) {
-			if (!metadata || thumbnail || frames.length)
+			if (!metadata || thumbnailSeen || frames.length)
 				throw new RangeError("clip: a thumbnail must come once, right after the metadata");
-			thumbnail = body;
+			thumbnailSeen = true;
+			const jpegLength = (body.length >= 4) ? new DataView(body.buffer, body.byteOffset, 4).getUint32(0) : -1;
+			if ((jpegLength < 0) || (jpegLength > body.length - 4) || body.subarray(4 + jpegLength).some((byte) => byte !== 0))
+				throw new RangeError("clip: malformed thumbnail record");
+			if (jpegLength)
+				thumbnail = body.subarray(4, 4 + jpegLength);
 		}
 		else if (type === RecordType.Frame) {
 			if (!metadata)

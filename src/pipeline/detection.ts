@@ -24,6 +24,7 @@ import { decodeJpeg, encodeJpeg } from "hardware/image";
 import type { Pixels } from "hardware/image";
 import { digest } from "hardware/crypto";
 import { toHex } from "util/bytes";
+import { thumbnailJpegLimit } from "./clip";
 import { log } from "device/log";
 import Timer from "timer";
 
@@ -38,6 +39,8 @@ export interface FaceReport {
 	readonly zones: string;
 	/** Frames dropped because a zone could not be applied to them. */
 	readonly droppedFrames?: number;
+	/** Faces left out, the lowest-scoring, so the report fits its fixed-size record (clip.ts). */
+	readonly facesOmitted?: number;
 	readonly faces: readonly FrameFace[];
 }
 
@@ -62,8 +65,10 @@ export interface DetectionOptions {
 	readonly enabled: boolean;
 }
 
-/** Quality of re-encoded (masked) frames and of thumbnails. */
+/** Quality of re-encoded (masked) frames. */
 const jpegQuality = 85;
+/** Thumbnail qualities to try, best first, until one fits the clip's fixed thumbnail record. */
+const thumbnailQualities = [85, 70, 55, 40, 25];
 /** A thumbnail's longest side, at most. */
 const thumbnailSide = 160;
 /** The crop around a face box: enough margin to show hair and chin. */
@@ -113,7 +118,7 @@ export default class Detection {
 			try {
 				const found = pixels ? detector.detectPixels(pixels) : detector.detectJpeg(bytes).faces;
 				for (const face of found)
-					faces.push({ ...face, frame: index });
+					faces.push(rounded(face, index));
 			}
 			catch (error) {
 				undetected++;
@@ -122,7 +127,8 @@ export default class Detection {
 		}
 		if (this.#unavailable)
 			problems.unshift(this.#unavailable);
-		const complete = detector && !undetected;
+		// "none" only if the detector looked at every frame the camera gave.
+		const complete = detector && !undetected && !dropped && (kept.length > 0);
 		const report: FaceReport = {
 			status: faces.length ? "found" : (complete ? "none" : "unavailable"),
 			...(problems.length ? { reason: problems.join("; ") } : {}),
@@ -170,7 +176,15 @@ export default class Detection {
 			const crop = Math.min(Math.round(side * factor), pixels.width, pixels.height);
 			const left = clamp(Math.round(centreX - (crop / 2)), 0, pixels.width - crop);
 			const top = clamp(Math.round(centreY - (crop / 2)), 0, pixels.height - crop);
-			return new Uint8Array(encodeJpeg(cropPixels(pixels, left, top, crop, crop), jpegQuality));
+			const square = shrinkToFit(cropPixels(pixels, left, top, crop, crop), thumbnailSide);
+			// The thumbnail record has a fixed size (clip.ts): lower the quality until it fits.
+			for (const quality of thumbnailQualities) {
+				const jpeg = new Uint8Array(encodeJpeg(square, quality));
+				if (jpeg.length <= thumbnailJpegLimit)
+					return jpeg;
+			}
+			log.warn(`face thumbnail skipped: no quality fits ${thumbnailJpegLimit} bytes`);
+			return undefined;
 		}
 		catch (error) {
 			log.warn(`face thumbnail skipped: ${(error as Error).message}`);
@@ -184,6 +198,41 @@ Object.freeze(Detection.prototype);
 /** Resolves after the event loop has run once: button, socket and timer callbacks waiting meanwhile get their turn. */
 function nextTurn(): Promise<void> {
 	return new Promise((resolve) => Timer.set(() => resolve(), 0));
+}
+
+/** A face as the report keeps it: tenths of a pixel and four decimals of score are plenty, and keep the metadata small. */
+function rounded(face: Face, frame: number): FrameFace {
+	const tenth = (value: number) => Math.round(value * 10) / 10;
+	return {
+		frame,
+		box: face.box.map(tenth) as [number, number, number, number],
+		score: Math.round(face.score * 10000) / 10000,
+		keypoints: face.keypoints.map(([x, y]): [number, number] => [tenth(x), tenth(y)]),
+	};
+}
+
+/** Shrinks a square image by whole-pixel box averaging until its side is at most `side`. */
+function shrinkToFit(pixels: Pixels, side: number): Pixels {
+	const factor = Math.ceil(pixels.width / side);
+	if (factor <= 1)
+		return pixels;
+	const width = Math.floor(pixels.width / factor), height = Math.floor(pixels.height / factor);
+	const data = new Uint8Array(width * height * 3);
+	const area = factor * factor;
+	for (let y = 0; y < height; y++) {
+		for (let x = 0; x < width; x++) {
+			for (let channel = 0; channel < 3; channel++) {
+				let sum = 0;
+				for (let dy = 0; dy < factor; dy++) {
+					const row = ((y * factor) + dy) * pixels.width;
+					for (let dx = 0; dx < factor; dx++)
+						sum += pixels.data[(((row + (x * factor) + dx) * 3) + channel)];
+				}
+				data[(((y * width) + x) * 3) + channel] = Math.round(sum / area);
+			}
+		}
+	}
+	return { width, height, data };
 }
 
 function clamp(value: number, low: number, high: number): number {

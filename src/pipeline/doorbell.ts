@@ -3,10 +3,11 @@
  *
  *   triggers -> capture -> detection -> clip -> seal -> outbox -> publisher -> MQTT
  *
- * Triggers are handled one at a time, in order; a ring that arrives while a
- * motion burst is recording waits for it rather than being lost. A face
- * makes a motion event a face event (a ring stays a ring: someone asked for
- * the owner); encryption is the Sealer.
+ * Triggers are captured one at a time, in order; a ring that arrives while a
+ * motion burst is recording waits for it rather than being lost. Detection
+ * runs behind capture, so it never delays the next burst. A face makes a
+ * motion event a face event (a ring stays a ring: someone asked for the
+ * owner); encryption is the Sealer.
  */
 import type Capture from "./capture";
 import type Publisher from "./publisher";
@@ -16,7 +17,8 @@ import type { Identity } from "device/identity";
 import type { Configuration } from "device/configuration";
 import type { Outbox, EventKind } from "store/outbox";
 import type Counter from "store/counter";
-import { encodeClipParts } from "./clip";
+import { encodeClipParts, fitMetadata } from "./clip";
+import type { Burst } from "./capture";
 import type { ClipMetadata } from "./clip";
 import { eventTopic } from "device/identity";
 import { bytes } from "hardware/random";
@@ -39,10 +41,18 @@ export interface DoorbellParts {
 /** Triggers waiting behind the one being recorded. */
 const maxWaiting = 4;
 
+interface Captured {
+	readonly kind: EventKind;
+	readonly burst: Burst;
+}
+
 export default class Doorbell {
 	#parts: DoorbellParts;
 	#waiting: EventKind[] = [];
-	#running = false;
+	#capturing = false;
+	/** Bursts captured, waiting for the detect stage (at most the waiting triggers' worth). */
+	#captured: Captured[] = [];
+	#detecting = false;
 
 	constructor(parts: DoorbellParts) {
 		this.#parts = parts;
@@ -58,22 +68,54 @@ export default class Doorbell {
 			this.#waiting.splice(motion < 0 ? 0 : motion, 1);
 		}
 		this.#waiting.push(kind);
-		if (!this.#running)
-			this.#run();
+		if (!this.#capturing)
+			this.#capture();
 	}
 
-	async #run(): Promise<void> {
-		this.#running = true;
+	/**
+	 * Captures each waiting trigger's burst in turn. Face detection runs
+	 * apart (#detect), so a ring that comes while the last burst is still
+	 * being examined is captured at once, not seconds later.
+	 */
+	async #capture(): Promise<void> {
+		this.#capturing = true;
 		while (this.#waiting.length) {
 			const kind = this.#waiting.shift()!;
+			const { configuration, capture } = this.#parts;
 			try {
-				await this.#record(kind);
+				show("capturing", { kind });
+				const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
+				if (burst.metadata.cameraError)
+					log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
+				this.#captured.push({ kind, burst });
+				if (!this.#detecting)
+					this.#detect();
 			}
 			catch (error) {
 				log.error(`${kind} event failed: ${(error as Error).message}`);
 			}
 		}
-		this.#running = false;
+		this.#capturing = false;
+	}
+
+	/** Detect, seal and store each captured burst, in capture order. */
+	async #detect(): Promise<void> {
+		this.#detecting = true;
+		while (this.#captured.length) {
+			const { kind, burst } = this.#captured.shift()!;
+			try {
+				const detected = await this.#parts.detection.process(burst.frames);
+				if (detected.report.status === "unavailable")
+					log.warn(`${kind} event without face data: ${detected.report.reason}`);
+				const eventKind = ((kind === "motion") && (detected.report.status === "found")) ? "face" : kind;
+				const metadata = fitMetadata({ ...burst.metadata, frameCount: detected.frames.length, kind: eventKind, faces: detected.report });
+				this.#store(eventKind, metadata, detected.frames, detected.thumbnail);
+			}
+			catch (error) {
+				log.error(`${kind} event failed: ${(error as Error).message}`);
+			}
+		}
+		this.#detecting = false;
 	}
 
 	/**
@@ -87,20 +129,6 @@ export default class Doorbell {
 		catch (error) {
 			log.error(`${kind} event failed: ${(error as Error).message}`);
 		}
-	}
-
-	async #record(kind: EventKind): Promise<void> {
-		const { configuration, capture, detection } = this.#parts;
-		show("capturing", { kind });
-		const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
-		if (burst.metadata.cameraError)
-			log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-		const detected = await detection.process(burst.frames);
-		if (detected.report.status === "unavailable")
-			log.warn(`${kind} event without face data: ${detected.report.reason}`);
-		const eventKind = ((kind === "motion") && (detected.report.status === "found")) ? "face" : kind;
-		const metadata = { ...burst.metadata, frameCount: detected.frames.length, kind: eventKind, faces: detected.report };
-		this.#store(eventKind, metadata, detected.frames, detected.thumbnail);
 	}
 
 	#store(kind: EventKind, metadata: ClipMetadata, frames: readonly Uint8Array[], thumbnail?: Uint8Array): void {

@@ -29,6 +29,7 @@ test("each bad field is refused by name", () => {
 		[{ ...good, privacyZones: {} }, /privacyZones: must be an array/],
 		[{ ...good, privacyZones: [{ points: [[0, 0], [1, 0]] }] }, /privacyZones\[0\]\.points: 3 to 32 points/],
 		[{ ...good, privacyZones: [{ points: [[0, 0], [1, 0], [0.5, 1.5]] }] }, /privacyZones\[0\]\.points\[2\]\[1\]: must be a number from 0 to 1/],
+		[{ ...good, burst: { width: 1600, height: 1200 }, privacyZones: [{ points: [[0, 0], [1, 0], [1, 1]] }] }, /privacyZones cannot be applied to 1600x1200 frames/],
 		[[1, 2], /not a JSON object/],
 	];
 	for (const [value, pattern] of cases)

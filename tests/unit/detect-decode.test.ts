@@ -33,12 +33,18 @@ test("a box and its keypoints are decoded relative to their anchor, x first", ()
 	assert.equal(second.keypoints.length, 6);
 });
 
-test("the score threshold is inclusive, negative sizes are dropped, and a caller's threshold wins", () => {
+test("the score threshold is inclusive, empty and negative sizes are dropped, and a caller's threshold wins", () => {
 	const { regressors, logits } = outputs();
+	for (const anchor of [3, 4, 5, 6, 7]) {
+		regressors[anchor * 16 + 2] = 10;
+		regressors[anchor * 16 + 3] = 10;
+	}
+	logits[7] = 5;
+	regressors[7 * 16 + 3] = 0; // an empty box
 	logits[3] = 0; // exactly 0.5
 	logits[4] = -0.001;
 	logits[5] = 3;
-	regressors[5 * 16 + 2] = -1; // negative width
+	regressors[5 * 16 + 2] = -1; // a negative width
 	logits[6] = -1; // 0.2689
 	const kept = decodeDetections(regressors, logits, table, shortRange.decode);
 	assert.equal(kept.length, 1);

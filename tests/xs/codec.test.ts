@@ -4,7 +4,8 @@
  */
 import { test, equal, ok, bytesEqual, throws } from "tests/harness";
 import { PacketDecoder, encodePublishHeader, encodeConnect, decodePublish } from "mqtt/packet";
-import { encodeClip, encodeClipParts, decodeClip, paddingRecord, paddedLength } from "pipeline/clip";
+import { encodeClip, encodeClipParts, decodeClip, fitMetadata, metadataRecordBytes, paddingRecord, paddedLength } from "pipeline/clip";
+import type { ClipMetadata } from "pipeline/clip";
 import { concat, crc32, utf8Encode, utf8Decode } from "util/bytes";
 
 test("CRC-32 and UTF-8 agree with their standards", () => {
@@ -52,4 +53,31 @@ test("a padded clip round-trips, and its padded length is a Padmé bucket", () =
 	equal(paddedLength(20000), 20480, "Padmé at 20000");
 	ok(paddedLength(1000000) <= 1000000 * 1.12, "at most 12% overhead");
 	ok(encodeClip({ metadata: decoded.metadata, frames }).length === clip.length, "encodeClip is the joined parts");
+});
+
+test("an event with pictures is the same length with or without a face: fixed-size metadata and thumbnail records", () => {
+	const frames = [Uint8Array.of(0xFF, 0xD8, 1, 2, 0xFF, 0xD9)];
+	const base = { width: 320, height: 240, format: "jpeg" as const, frameCount: 1, startedAt: 1 };
+	const face = { frame: 0, box: [10.5, 20, 30, 30] as [number, number, number, number], score: 0.93, keypoints: [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12]] as [number, number][] };
+	const none: ClipMetadata = { ...base, kind: "motion", faces: { status: "none", model: "m.tflite", zones: "00", faces: [] } };
+	const found: ClipMetadata = { ...base, kind: "face", faces: { status: "found", model: "m.tflite", zones: "00", faces: [face, face] } };
+	const thumbnail = Uint8Array.of(0xFF, 0xD8, 9, 9, 9, 0xFF, 0xD9);
+	const without = concat(encodeClipParts({ metadata: none, frames }));
+	const withFace = concat(encodeClipParts({ metadata: found, frames, thumbnail }));
+	equal(withFace.length, without.length, "clip length");
+	const decoded = decodeClip(withFace);
+	bytesEqual(decoded.thumbnail!, thumbnail, "thumbnail");
+	equal(decoded.metadata.faces!.faces.length, 2, "faces");
+	equal(decodeClip(without).thumbnail, undefined, "no thumbnail when no face");
+	// Many faces: the lowest-scoring are left out, and counted, so the record keeps its size.
+	const crowd = Array.from({ length: 60 }, (_, i) => ({ ...face, score: i / 100 }));
+	const fitted = fitMetadata({ ...found, faces: { ...found.faces!, faces: crowd } });
+	ok(utf8Encode(JSON.stringify(fitted)).length <= metadataRecordBytes, "fits");
+	ok(fitted.faces!.faces.length < 60 && fitted.faces!.faces[0].score === 0.59, "the best faces kept");
+	equal(fitted.faces!.facesOmitted, 60 - fitted.faces!.faces.length, "omitted faces counted");
+	equal(concat(encodeClipParts({ metadata: fitted, frames })).length, without.length, "same length");
+	throws(() => encodeClipParts({ metadata: { ...found, faces: { ...found.faces!, faces: crowd } }, frames }), /does not fit/);
+	const broken = withFace.slice();
+	broken[4 + 5 + metadataRecordBytes + 5 + 4 + thumbnail.length] = 1;
+	throws(() => decodeClip(broken), /malformed thumbnail record/);
 });

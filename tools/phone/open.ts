@@ -163,6 +163,7 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 	const view = new DataView(clip.buffer, clip.byteOffset, clip.byteLength);
 	let metadata: Record<string, unknown> | undefined;
 	let thumbnail: Uint8Array | undefined;
+	let thumbnailSeen = false;
 	const frames: Uint8Array[] = [];
 	let padded = false;
 	for (let offset = 4; offset < clip.length;) {
@@ -177,8 +178,15 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 			metadata = JSON.parse(Buffer.from(body).toString("utf8"));
 		else if ((type === 2) && metadata)
 			frames.push(body);
-		else if ((type === 3) && metadata && !thumbnail && !frames.length)
-			thumbnail = body;
+		else if ((type === 3) && metadata && !thumbnailSeen && !frames.length) {
+			// u32 JPEG length, the JPEG, zeros: a fixed size, face or not.
+			thumbnailSeen = true;
+			const jpegLength = body.length >= 4 ? new DataView(body.buffer, body.byteOffset, 4).getUint32(0) : -1;
+			if ((jpegLength < 0) || (jpegLength > body.length - 4) || !body.subarray(4 + jpegLength).every((byte) => byte === 0))
+				throw new EnvelopeError("clip: malformed thumbnail record");
+			if (jpegLength)
+				thumbnail = body.subarray(4, 4 + jpegLength);
+		}
 		else if ((type === 0) && body.every((byte) => byte === 0))
 			padded = true;
 		else

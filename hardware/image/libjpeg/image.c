@@ -113,23 +113,69 @@ static ImageStatus imageDecode(const uint8_t *jpeg, size_t length, int scale, ui
 	return kImageDone;
 }
 
-/* Encodes RGB888 pixels; *jpeg is malloc'd (by libjpeg's memory destination)
- * and the caller frees it. On failure nothing is left allocated. */
+/* A growing output buffer that we own, rather than libjpeg's memory
+ * destination: that one frees and replaces its buffer as it grows but tells
+ * the caller the new address only at the end, so after an error the caller
+ * holds a freed pointer. */
+typedef struct {
+	struct jpeg_destination_mgr manager;
+	unsigned char *buffer;
+	size_t capacity;
+} GrowingDestination;
+
+enum { kInitialOutput = 16384 };
+
+static void growingInit(j_compress_ptr codec)
+{
+	GrowingDestination *destination = (GrowingDestination *)codec->dest;
+	destination->buffer = malloc(kInitialOutput);
+	if (!destination->buffer)
+		ERREXIT1(codec, JERR_OUT_OF_MEMORY, 0);
+	destination->capacity = kInitialOutput;
+	destination->manager.next_output_byte = destination->buffer;
+	destination->manager.free_in_buffer = kInitialOutput;
+}
+
+static boolean growingEmpty(j_compress_ptr codec)
+{
+	GrowingDestination *destination = (GrowingDestination *)codec->dest;
+	const size_t used = destination->capacity;
+	unsigned char *larger = realloc(destination->buffer, used * 2);
+	if (!larger)
+		ERREXIT1(codec, JERR_OUT_OF_MEMORY, 1);
+	destination->buffer = larger;
+	destination->capacity = used * 2;
+	destination->manager.next_output_byte = larger + used;
+	destination->manager.free_in_buffer = used;
+	return TRUE;
+}
+
+static void growingTerm(j_compress_ptr codec)
+{
+	(void)codec;
+}
+
+/* Encodes RGB888 pixels; *jpeg is malloc'd and the caller frees it. On
+ * failure nothing is left allocated. */
 static ImageStatus imageEncode(const uint8_t *pixels, int width, int height, int quality, ImageError *error, unsigned char **jpeg, unsigned long *jpegLength)
 {
 	struct jpeg_compress_struct codec;
+	GrowingDestination destination;
 	memset(&codec, 0, sizeof(codec));
+	memset(&destination, 0, sizeof(destination));
 	codec.err = imageErrorInit(error);
 	*jpeg = NULL;
 	*jpegLength = 0;
 	if (setjmp(error->escape)) {
 		jpeg_destroy_compress(&codec);
-		free(*jpeg);
-		*jpeg = NULL;
+		free(destination.buffer);
 		return kImageCorrupt;
 	}
 	jpeg_create_compress(&codec);
-	jpeg_mem_dest(&codec, jpeg, jpegLength);
+	destination.manager.init_destination = growingInit;
+	destination.manager.empty_output_buffer = growingEmpty;
+	destination.manager.term_destination = growingTerm;
+	codec.dest = &destination.manager;
 	codec.image_width = (JDIMENSION)width;
 	codec.image_height = (JDIMENSION)height;
 	codec.input_components = 3;
@@ -143,6 +189,8 @@ static ImageStatus imageEncode(const uint8_t *pixels, int width, int height, int
 		jpeg_write_scanlines(&codec, &row, 1);
 	}
 	jpeg_finish_compress(&codec);
+	*jpeg = destination.buffer;
+	*jpegLength = (unsigned long)(destination.capacity - destination.manager.free_in_buffer);
 	jpeg_destroy_compress(&codec);
 	return kImageDone;
 }

@@ -394,10 +394,11 @@ void xs_inference_create(xsMachine *the)
 	if (!(arenaSize >= 0) || (arenaSize > MAX_BYTES) || (arenaSize != floor(arenaSize)))
 		xsRangeError("inference: arenaSize must be a whole number of bytes");
 	recordRanges = xsmcTest(xsArg(2));
+	/* Read first: it throws for an object that is not a buffer, and nothing is allocated yet. */
+	xsmcGetBufferReadable(xsArg(0), &data, &count);
 	interpreter = calloc(1, sizeof(Interpreter));
 	if (!interpreter)
 		xsUnknownError("inference: out of memory");
-	xsmcGetBufferReadable(xsArg(0), &data, &count);
 	if ((uintptr_t)data & 3) {
 		release(interpreter);
 		xsUnknownError("inference: the model's bytes are not 4-byte aligned");

@@ -77,6 +77,11 @@ static void quantizeMultiplier(double real, int32_t *multiplier, int *shift)
 	*multiplier = (int32_t)fixed;
 }
 
+static int32_t saturate32(int64_t value)
+{
+	return (value > INT32_MAX) ? INT32_MAX : (value < INT32_MIN) ? INT32_MIN : (int32_t)value;
+}
+
 static int32_t clamp32(int32_t value, int32_t low, int32_t high)
 {
 	return (value < low) ? low : (value > high) ? high : value;
@@ -673,7 +678,10 @@ static void evalConvolutionInt8(const TflModel *model, const TflOperator *op, co
 			for (x = 0; x < outW; x++)
 				for (c = 0; c < channels; c++) {
 					const int32_t originY = y * op->strideH - op->padBefore[1], originX = x * op->strideW - op->padBefore[2];
-					int32_t accumulator = 0;
+					/* 64 bits, saturated to 32 before requantizing: TFLite Micro's
+					 * int32 sum cannot overflow for a sane model, and a hostile one
+					 * must not reach undefined behaviour here. */
+					int64_t accumulator = 0;
 					for (fy = 0; fy < filterH; fy++) {
 						const int32_t inY = originY + op->dilationH * fy;
 						if ((inY < 0) || (inY >= height))
@@ -686,13 +694,15 @@ static void evalConvolutionInt8(const TflModel *model, const TflOperator *op, co
 							pixel = in + (((size_t)b * height + inY) * width + inX) * depth;
 							taps = weights + (((size_t)c * filterH + fy) * filterW + fx) * depth;
 							for (i = 0; i < depth; i++)
-								accumulator += (int32_t)taps[i] * ((int32_t)pixel[i] + inputOffset);
+								accumulator += (int64_t)taps[i] * ((int32_t)pixel[i] + inputOffset);
 						}
 					}
 					if (biases)
 						accumulator += biases[c];
-					accumulator = multiplyByQuantizedMultiplier(accumulator, op->multipliers[c], op->shifts[c]) + outputOffset;
-					out[(((size_t)b * outH + y) * outW + x) * channels + c] = (int8_t)clamp32(accumulator, op->activationMin, op->activationMax);
+					{
+						const int32_t scaled = multiplyByQuantizedMultiplier(saturate32(accumulator), op->multipliers[c], op->shifts[c]) + outputOffset;
+						out[(((size_t)b * outH + y) * outW + x) * channels + c] = (int8_t)clamp32(scaled, op->activationMin, op->activationMax);
+					}
 				}
 }
 
@@ -749,7 +759,7 @@ static void evalDepthwiseInt8(const TflModel *model, const TflOperator *op, cons
 					for (m = 0; m < multiplier; m++) {
 						const int32_t oc = m + ic * multiplier;
 						const int32_t originY = y * op->strideH - op->padBefore[1], originX = x * op->strideW - op->padBefore[2];
-						int32_t accumulator = 0;
+						int64_t accumulator = 0; /* as in the convolution above */
 						for (fy = 0; fy < filterH; fy++) {
 							const int32_t inY = originY + op->dilationH * fy;
 							if ((inY < 0) || (inY >= height))
@@ -758,14 +768,16 @@ static void evalDepthwiseInt8(const TflModel *model, const TflOperator *op, cons
 								const int32_t inX = originX + op->dilationW * fx;
 								if ((inX < 0) || (inX >= width))
 									continue;
-								accumulator += (int32_t)weights[((size_t)fy * filterW + fx) * channels + oc]
+								accumulator += (int64_t)weights[((size_t)fy * filterW + fx) * channels + oc]
 										* ((int32_t)in[(((size_t)b * height + inY) * width + inX) * depth + ic] + inputOffset);
 							}
 						}
 						if (biases)
 							accumulator += biases[oc];
-						accumulator = multiplyByQuantizedMultiplier(accumulator, op->multipliers[oc], op->shifts[oc]) + outputOffset;
-						out[(((size_t)b * outH + y) * outW + x) * channels + oc] = (int8_t)clamp32(accumulator, op->activationMin, op->activationMax);
+						{
+							const int32_t scaled = multiplyByQuantizedMultiplier(saturate32(accumulator), op->multipliers[oc], op->shifts[oc]) + outputOffset;
+							out[(((size_t)b * outH + y) * outW + x) * channels + oc] = (int8_t)clamp32(scaled, op->activationMin, op->activationMax);
+						}
 					}
 }
 
@@ -994,7 +1006,10 @@ static void interpolationInteger(int32_t value, int32_t scale10, int halfPixel, 
 	int32_t low, high;
 	*scaled = halfPixel ? value * scale10 + scale10 / 2 - (1 << 9) : value * scale10;
 	low = *scaled / (1 << 10);
-	*lower = (low > 0) ? low : 0;
+	/* TFLite Micro clamps only the upper index; with a rounded scale the lower
+	 * one can reach `size` on a large upscale, so it is clamped too (the
+	 * same results wherever TFLite Micro stays in bounds). */
+	*lower = (low > 0) ? ((low < size - 1) ? low : size - 1) : 0;
 	high = (*scaled + (1 << 10) - 1) / (1 << 10);
 	*upper = (high < size - 1) ? high : size - 1;
 }

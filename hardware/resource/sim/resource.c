@@ -18,14 +18,17 @@
 void xs_resource_read(xsMachine *the)
 {
 	char path[4096];
-	const char *name;
+	/* A copy: XS may move the string when the result is allocated. */
+	char name[256];
 	FILE *file;
 	long size;
 	void *data;
 
 	if (xsmcTypeOf(xsArg(0)) != xsStringType)
 		xsRangeError("resource: name must be a string");
-	name = xsmcToString(xsArg(0));
+	if (strlen(xsmcToString(xsArg(0))) >= sizeof(name))
+		xsRangeError("resource: name too long");
+	xsmcToStringBuffer(xsArg(0), name, sizeof(name));
 	if (!name[0] || (name[0] == '.') || strchr(name, '/') || strchr(name, '\\'))
 		xsRangeError("resource: invalid name");
 	if (!gHostResourcesPath)
