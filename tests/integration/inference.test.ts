@@ -513,7 +513,8 @@ function resizeInt8(input: number[], [batches, height, width, depth]: number[], 
 	if (align && outW > 1) scaleW = div(1024 * (width - 1) + div(outW - 1, 2), outW - 1);
 	const at = (value: number, scale: number, size: number) => {
 		const scaled = half ? value * scale + div(scale, 2) - 512 : value * scale;
-		return { scaled, low: Math.max(div(scaled, 1024), 0), high: Math.min(div(scaled + 1023, 1024), size - 1) };
+		// The lower index clamped at the top too, as our kernel does (TFLite Micro's would read past the end).
+		return { scaled, low: Math.min(Math.max(div(scaled, 1024), 0), size - 1), high: Math.min(div(scaled + 1023, 1024), size - 1) };
 	};
 	const out: number[] = [];
 	for (let b = 0; b < batches; b++)
@@ -539,6 +540,16 @@ for (const [align, half] of [[false, false], [true, false], [false, true]]) {
 	const x2 = h.tensor(shape, "int8", quant([0.02], [5])), s2 = h.tensor([2], "int32", undefined, i32([outH, outW])), y2 = h.tensor([1, outH, outW, 2], "int8", quant([0.02], [5]));
 	h.op("RESIZE_BILINEAR", [x2, s2], [y2], { alignCorners: align, halfPixelCenters: half });
 	int8Case(`int8 RESIZE_BILINEAR 3x4 to 5x7, align_corners ${align}, half_pixel_centers ${half}`, h.bytes([x2], [y2]), q, [dequantize(resizeInt8(q, shape, outH, outW, align, half), 0.02, 5)]);
+}
+{
+	// A large upscale: the rounded scale puts the last rows' lower index at the
+	// input's height, one past the end, unless it is clamped.
+	const shape = [1, 3, 1, 1], outH = 2000, outW = 1;
+	const q = ints(3);
+	const h = new Graph();
+	const x = h.tensor(shape, "int8", quant([0.02], [5])), s = h.tensor([2], "int32", undefined, i32([outH, outW])), y = h.tensor([1, outH, outW, 1], "int8", quant([0.02], [5]));
+	h.op("RESIZE_BILINEAR", [x, s], [y], { alignCorners: false, halfPixelCenters: false });
+	int8Case("int8 RESIZE_BILINEAR 3 rows to 2000 stays inside its input", h.bytes([x], [y]), q, [dequantize(resizeInt8(q, shape, outH, outW, false, false), 0.02, 5)]);
 }
 
 // Models that must be refused, each with the error it names.
