@@ -4,7 +4,7 @@
  * a stack trace means a bug.
  */
 import { parseArgs } from "node:util";
-import { buildFirmware } from "./build/firmware.js";
+import { buildFirmware, buildSanitizedHost } from "./build/firmware.js";
 import { ManifestError } from "./build/manifest.js";
 import { BuildError } from "./build/firmware.js";
 import { SceneError } from "./sim/scene.js";
@@ -23,7 +23,9 @@ commands:
       [--out DIR] [--flash FILE] [--phone FILE] [--timeout SECONDS]
       [--ca FILE --phone-cert FILE --phone-key FILE [--cert FILE --key FILE]]
                  run the firmware in the simulator host with a scripted scene
-  build          compile the firmware and link the simulator host
+  build [--sanitized]
+                 compile the firmware and link the simulator host (and, with
+                 --sanitized, a copy built with ASan and UBSan for the tests)
   phone keygen --out FILE [--name NAME]
                  create a phone identity (the stand-in for the owner's app)
   pair --phone FILE [--flash FILE] [--fingerprint FP]
@@ -115,9 +117,15 @@ export async function main(argv: string[]): Promise<number> {
 			return await factoryCommand(args, say, (line) => process.stdout.write(`${line}\n`));
 		case "release":
 			return await releaseCommand(args, say, (line) => process.stdout.write(`${line}\n`));
-		case "build":
+		case "build": {
+			const { values } = parseArgs({ args, options: { sanitized: { type: "boolean", default: false } }, strict: true });
 			buildFirmware(undefined, (line) => say(`build: ${line}`));
+			if (values.sanitized) {
+				say("build: linking the simulator host with AddressSanitizer and UndefinedBehaviorSanitizer (build/sim-sanitized)");
+				buildSanitizedHost();
+			}
 			return 0;
+		}
 		case undefined:
 		case "help":
 		case "--help":

@@ -20,6 +20,7 @@ import { projectRoot } from "../../tools/build/firmware.js";
 import { readModel, writeModel } from "../../tools/model/tflite.js";
 import type { Model, OpName, OptionValue, Quantization, Tensor, TensorType } from "../../tools/model/tflite.js";
 import { runXsModule } from "../support/xs-run.js";
+import { sanitizedHost } from "../../tools/build/firmware.js";
 
 type Activation = "NONE" | "RELU" | "RELU6" | "RELU_N1_TO_1";
 type Padding = "SAME" | "VALID";
@@ -588,22 +589,31 @@ for (const [align, half] of [[false, false], [true, false], [false, true]]) {
 
 const mediapipe = join(projectRoot, "node_modules", "@mediapipe", "face_detection");
 
-test("the interpreter's kernels against independently computed outputs, and refused models", async (t) => {
-	const folder = mkdtempSync(join(tmpdir(), "doorward-inference-"));
-	for (const [file, bytes] of files)
-		writeFileSync(join(folder, file), bytes);
-	writeFileSync(join(folder, "cases.json"), JSON.stringify(cases));
-	await runXsModule(t, "tests/inference-run", ["cases"], 120000, folder);
-});
+// Each suite runs in the plain host and again in the sanitized one (ASan and
+// UBSan, every report fatal), which catches what stays inside the arena.
+const sanitized = sanitizedHost();
+const hosts: [string, string | undefined][] = [["", undefined], [" (sanitized host)", existsSync(sanitized) ? sanitized : undefined]];
+const noSanitizedHost = existsSync(sanitized) ? false : `${sanitized} is missing: npm test builds it (npx doorward build --sanitized)`;
 
-test("truncated and corrupted models are refused with an error, never a crash", async (t) => {
-	const folder = mkdtempSync(join(tmpdir(), "doorward-inference-"));
-	const name = "int8 CONV_2D 1: per-channel, SAME, strides 1,1, RELU6, zero points -3/5";
-	const file = cases.find((item) => item.name === name)?.model as string;
-	writeFileSync(join(folder, "conv.tflite"), files.get(file) as Uint8Array);
-	await runXsModule(t, "tests/inference-run", ["corrupt", "conv.tflite"], 300000, folder);
-});
+for (const [label, host] of hosts) {
+	const skip = label ? noSanitizedHost : false;
+	test(`the interpreter's kernels against independently computed outputs, and refused models${label}`, { skip }, async (t) => {
+		const folder = mkdtempSync(join(tmpdir(), "doorward-inference-"));
+		for (const [file, bytes] of files)
+			writeFileSync(join(folder, file), bytes);
+		writeFileSync(join(folder, "cases.json"), JSON.stringify(cases));
+		await runXsModule(t, "tests/inference-run", ["cases"], 120000, folder, host);
+	});
 
-test("the MediaPipe float16 models run", { skip: existsSync(join(mediapipe, "face_detection_short_range.tflite")) ? false : `${mediapipe} is missing: run npm install (it provides @mediapipe/face_detection)` }, async (t) => {
-	await runXsModule(t, "tests/inference-run", ["models"], 300000, mediapipe);
-});
+	test(`truncated and corrupted models are refused with an error, never a crash${label}`, { skip }, async (t) => {
+		const folder = mkdtempSync(join(tmpdir(), "doorward-inference-"));
+		const name = "int8 CONV_2D 1: per-channel, SAME, strides 1,1, RELU6, zero points -3/5";
+		const file = cases.find((item) => item.name === name)?.model as string;
+		writeFileSync(join(folder, "conv.tflite"), files.get(file) as Uint8Array);
+		await runXsModule(t, "tests/inference-run", ["corrupt", "conv.tflite"], 300000, folder, host);
+	});
+
+	test(`the MediaPipe float16 models run${label}`, { skip: skip || (existsSync(join(mediapipe, "face_detection_short_range.tflite")) ? false : `${mediapipe} is missing: run npm install (it provides @mediapipe/face_detection)`) }, async (t) => {
+		await runXsModule(t, "tests/inference-run", ["models"], 300000, mediapipe, host);
+	});
+}

@@ -12,10 +12,11 @@ import { simulatorBuild } from "../../tools/build/firmware.js";
 import { deviceSecretFor } from "../../tools/sim/world.js";
 
 /** `resources` stands in for the firmware image's resources (default: models/). */
-export async function runXsModule(t: TestContext, specifier: string, args: string[] = [], timeoutMs = 120000, resources?: string): Promise<void> {
+/** `host`: another build of the simulator host (the sanitized one); the plain one by default. */
+export async function runXsModule(t: TestContext, specifier: string, args: string[] = [], timeoutMs = 120000, resources?: string, host?: string): Promise<void> {
 	const build = simulatorBuild();
 	const flash = join(mkdtempSync(join(tmpdir(), "doorward-xs-")), "flash.bin");
-	const child = spawn(build.host, [
+	const child = spawn(host ?? build.host, [
 		"--modules", build.testModuleMap, "--main", specifier, "--flash", flash, "--partitions", build.partitions,
 		"--device-secret", deviceSecretFor(flash), "--resources", resources ?? build.resources, "--", ...args,
 	], { stdio: ["ignore", "ignore", "pipe"] });
@@ -34,5 +35,6 @@ export async function runXsModule(t: TestContext, specifier: string, args: strin
 		await t.test(name, () => assert.ok(passed, reason));
 	}
 	const other = lines.filter((line) => line && !line.startsWith("xs-"));
+	assert.ok(!/ERROR: AddressSanitizer|runtime error:/.test(stderr), `a sanitizer report:\n${other.join("\n")}`);
 	assert.equal(status, results.every((line) => line.startsWith("xs-test ok ")) ? 0 : 1, `exit status; the host said:\n${other.join("\n")}`);
 }

@@ -101,12 +101,33 @@ export function buildFirmware(root = projectRoot, log: (line: string) => void = 
 	writeFileSync(build.testModuleMap, `# generated: the firmware's modules, tests/xs and tools/xs; do not edit\n${[...lines, ...extraLines].join("\n")}\n`);
 
 	log(`linking the simulator host (${resolution.natives.length} native modules)`);
+	linkHost(root, dirname(build.host), false);
+	return build;
+}
+
+function linkHost(root: string, folder: string, sanitize: boolean): void {
+	const resolution = resolveManifest(join(root, "manifest.json"), simulatorPlatform);
 	run("make", [
 		"-s", "-j2", "-f", join(root, "hardware", "sim", "host", "Makefile"),
 		`XS=${xsSources(root)}`,
-		`BUILD=${dirname(build.host)}`,
+		`BUILD=${folder}`,
 		`NATIVES=${resolution.natives.join(" ")}`,
 		`LIBRARIES=${resolution.libraries.map((library) => `-l${library}`).join(" ")}`,
-	], root, "building the simulator host");
-	return build;
+		...(sanitize ? ["SANITIZE=1"] : []),
+	], root, sanitize ? "building the sanitized simulator host" : "building the simulator host");
+}
+
+/**
+ * The simulator host built with AddressSanitizer and UndefinedBehaviorSanitizer
+ * (build/sim-sanitized), for the tests that feed natives hostile input. It
+ * runs the same module map as the plain host; buildFirmware must have run.
+ */
+export function buildSanitizedHost(root = projectRoot): string {
+	const host = sanitizedHost(root);
+	linkHost(root, dirname(host), true);
+	return host;
+}
+
+export function sanitizedHost(root = projectRoot): string {
+	return join(root, "build", "sim-sanitized", "doorward-sim-host");
 }

@@ -77,6 +77,16 @@ static void quantizeMultiplier(double real, int32_t *multiplier, int *shift)
 	*multiplier = (int32_t)fixed;
 }
 
+/* quantizeMultiplier for a rescale factor from the model: one of 2^30 or
+ * more (absurd scales, a corrupt model) would shift past 32 bits. */
+static int rescale(double real, int32_t *multiplier, int *shift, const char *name, TflError *error)
+{
+	quantizeMultiplier(real, multiplier, shift);
+	if (*shift > 30)
+		return tflFail(error, "inference: %s: the quantization scales give a rescale factor of %g, out of range", name, real);
+	return 0;
+}
+
 static int32_t saturate32(int64_t value)
 {
 	return (value > INT32_MAX) ? INT32_MAX : (value < INT32_MIN) ? INT32_MIN : (int32_t)value;
@@ -334,7 +344,8 @@ static int prepareConvolution(const TflModel *model, TflOperator *op, int depthw
 			FAIL("inference: %s: the filter's scale for channel %d is not positive", name, (int)c);
 		if (filter->zeroPoints[which] != 0)
 			FAIL("inference: %s: the filter's zero point for channel %d is %d; int8 weights must be symmetric", name, (int)c, (int)filter->zeroPoints[which]);
-		quantizeMultiplier((double)input->scale * (double)filter->scales[which] / (double)output->scale, &op->multipliers[c], &shift);
+		if (rescale((double)input->scale * (double)filter->scales[which] / (double)output->scale, &op->multipliers[c], &shift, name, error) < 0)
+			return -1;
 		op->shifts[c] = shift;
 	}
 	return prepareActivation(op, output, name, error);
@@ -535,8 +546,8 @@ static int prepareQuantize(const TflModel *model, TflOperator *op, const char *n
 		FAIL("inference: %s: per-channel quantization of activations is not supported", name);
 	if (input->count != output->count)
 		FAIL("inference: %s: the input has %zu values, the output %zu", name, input->count, output->count);
-	if (input->type == TFL_INT8)
-		quantizeMultiplier((double)input->scale / (double)output->scale, &op->outputMultiplier, &op->outputShift);
+	if ((input->type == TFL_INT8) && (rescale((double)input->scale / (double)output->scale, &op->outputMultiplier, &op->outputShift, name, error) < 0))
+		return -1;
 	return 0;
 }
 
@@ -558,7 +569,8 @@ static int prepareActivationOp(const TflModel *model, TflOperator *op, const cha
 	if (op->code == TFL_OP_RELU) {
 		/* TFLM's ReluQuantized rescales from the input's quantization to the output's. */
 		int shift;
-		quantizeMultiplier((double)input->scale / (double)output->scale, &op->outputMultiplier, &shift);
+		if (rescale((double)input->scale / (double)output->scale, &op->outputMultiplier, &shift, name, error) < 0)
+			return -1;
 		op->outputShift = shift;
 		op->activationMin = output->zeroPoint + (int32_t)roundf(0.0f / output->scale);
 		op->activationMin = (op->activationMin > -128) ? op->activationMin : -128;
