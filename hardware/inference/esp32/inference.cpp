@@ -8,10 +8,11 @@
  * - The model is used where it lies. A Moddable Resource is a host buffer
  *   mapped from flash: it never moves, so TFLM reads it in place. mcrez only
  *   aligns resources to 4 bytes, TFLM (and ESP-NN's 128-bit loads) want 16:
- *   a misaligned resource is refused with a clear error rather than
- *   silently copied into 200 KB to 800 KB of RAM (docs/porting.md says how
- *   to align it). An ArrayBuffer lives in the XS heap, whose compaction may
- *   move it, so it is copied once into a 16-byte-aligned PSRAM buffer.
+ *   a misaligned resource is copied once into a 16-byte-aligned PSRAM
+ *   buffer (the 800 KB model against 8 MB of PSRAM), with a warning, so the
+ *   doorbell keeps its face detection; docs/porting.md says how to align
+ *   the resource and avoid the copy. An ArrayBuffer lives in the XS heap,
+ *   whose compaction may move it, so it is copied the same way.
  * - The tensor arena comes from PSRAM (16-byte aligned), or internal RAM
  *   when there is no PSRAM. Without options.arenaSize the arena is sized by
  *   measurement: the plan is made once in a generous probe arena, and the
@@ -41,6 +42,7 @@
 #include <string.h>
 
 #include "esp_heap_caps.h"
+#include "esp_log.h"
 
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
@@ -193,15 +195,17 @@ void xs_inference_open(xsMachine *the)
 	xsIntegerValue kind = xsmcGetBufferReadable(xsArg(0), &bytes, &length);
 	if (length < 8)
 		xsRangeError("inference: the model is %u bytes, too short for a .tflite file", (unsigned)length);
-	if ((kind == xsBufferNonrelocatable) && ((uintptr_t)bytes % kAlignment))
-		xsRangeError("inference: the model resource is at an address that is not %u-byte aligned (Moddable aligns resources to 4); see docs/porting.md", (unsigned)kAlignment);
+	const bool misaligned = (kind == xsBufferNonrelocatable) && ((uintptr_t)bytes % kAlignment);
+	if (misaligned)
+		ESP_LOGW("inference", "the model resource is not %u-byte aligned (Moddable aligns resources to 4): using a PSRAM copy; see docs/porting.md", (unsigned)kAlignment);
 
 	Inference *state = static_cast<Inference *>(heap_caps_calloc(1, sizeof(Inference), MALLOC_CAP_8BIT));
 	if (!state)
 		xsUnknownError("inference: out of memory");
 	const uint8_t *model = static_cast<const uint8_t *>(bytes);
-	if (kind != xsBufferNonrelocatable) {
-		/* The XS heap may move an ArrayBuffer's data: TFLM needs a fixed copy. */
+	if ((kind != xsBufferNonrelocatable) || misaligned) {
+		/* The XS heap may move an ArrayBuffer's data, and a misaligned resource
+		 * would feed ESP-NN's vector loads wrong bytes: TFLM gets a fixed, aligned copy. */
 		state->modelCopy = allocateAligned(length, nullptr);
 		if (!state->modelCopy) {
 			xs_inference_destructor(state);
