@@ -161,6 +161,12 @@ test("output clips bound the tensors tied to an output, and are validated", () =
 	const scores = q(clipped, clipped.subgraph.outputs[1]);
 	assert.ok(scores.scale[0] <= 32 / 255 + 1e-7);
 	checkInvariants(clipped);
+	// A fixed clip is the range itself, wider or narrower than what calibration saw.
+	const fixed = quantize(fused, evaluator.ranges, [{ output: 0, min: -64, max: 128, fixed: true }]);
+	const regressors = q(fixed, fixed.subgraph.outputs[0]);
+	assert.ok(Math.abs(regressors.scale[0] - 192 / 255) < 1e-6, `scale ${regressors.scale[0]}`);
+	assert.equal(regressors.zeroPoint[0], Math.round(-128 + 64 / (192 / 255)));
+	checkInvariants(fixed);
 	assert.throws(() => quantize(fused, evaluator.ranges, [{ output: 5, min: -1, max: 1 }]), /clip of output 5/);
 	assert.throws(() => quantize(fused, evaluator.ranges, [{ output: 0, min: 1, max: 2 }]), /must contain 0/);
 });

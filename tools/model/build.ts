@@ -57,10 +57,16 @@ function describe(label: string, model: Model, bytes: Uint8Array): void {
 
 /*
  * The output ranges the int8 model keeps (quantize.ts explains why outputs
- * are clipped): box and keypoint offsets within one input width of their
- * anchor (those of anchors scoring above 0.1 on the dev set stay under 90
- * pixels), and logits within +-16 (a score of 1e-7 to 1 - 1e-7; MediaPipe
- * itself clips logits at +-100 and keeps detections above 0.5).
+ * are clipped):
+ * - regressors: exactly -width/2 to +width, whatever calibration saw. A box's
+ *   width and height reach the whole input for a face at the lens, and are
+ *   never negative; centre and keypoint offsets from an anchor stay within
+ *   half the input. Calibrated on faces that are rarely that close, a
+ *   min/max range stopped at 111 of the full-range model's 192 pixels and
+ *   reported close-up faces smaller than they are.
+ * - logits within +-16 of what calibration saw (a score of 1e-7 to
+ *   1 - 1e-7; MediaPipe itself clips logits at +-100 and keeps detections
+ *   above 0.5).
  */
 function outputClips(model: Model): RangeClip[] {
 	const { tensors, inputs, outputs } = model.subgraph;
@@ -68,7 +74,7 @@ function outputClips(model: Model): RangeClip[] {
 	return outputs.map((tensor, output) => {
 		const values = tensors[tensor].shape.at(-1);
 		if (values === 16)
-			return { output, min: -width, max: width };
+			return { output, min: -width / 2, max: width, fixed: true };
 		if (values === 1)
 			return { output, min: -16, max: 16 };
 		throw new Error(`output ${tensors[tensor].name} is neither BlazeFace's regressors (16 values per anchor) nor its scores (1)`);

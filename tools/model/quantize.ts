@@ -20,7 +20,9 @@
  *   output's range (`clips`): BlazeFace's raw outputs reach values no
  *   detection uses (logits of -11000, offsets of 4600 pixels at anchors that
  *   never fire), which would otherwise cost the useful values their
- *   resolution; a clipped value saturates at the end of its range.
+ *   resolution; a clipped value saturates at the end of its range. A
+ *   `fixed` clip is the range itself, whatever calibration saw: for values
+ *   the calibration images may not reach (the box of a face at the lens).
  */
 import { ModelError } from "./tflite.js";
 import type { Model, Operator, Quantization, Tensor } from "./tflite.js";
@@ -137,6 +139,8 @@ export interface RangeClip {
 	output: number;
 	min: number;
 	max: number;
+	/** The range is exactly [min, max], not the calibrated range clipped to it. */
+	fixed?: boolean;
 }
 
 /**
@@ -173,7 +177,7 @@ export function quantize(model: Model, ranges: Float64Array, clips: RangeClip[] 
 		const range = tensor === undefined ? undefined : groupRanges.get(group(tensor));
 		if (!range || !(clip.min <= 0 && clip.max >= 0))
 			throw new ModelError(`clip of output ${clip.output}: it must be a float output, and [${clip.min}, ${clip.max}] must contain 0`);
-		groupRanges.set(group(tensor), { min: Math.max(range.min, clip.min), max: Math.min(range.max, clip.max) });
+		groupRanges.set(group(tensor), clip.fixed ? { min: clip.min, max: clip.max } : { min: Math.max(range.min, clip.min), max: Math.min(range.max, clip.max) });
 	}
 	tensors.forEach((tensor, index) => {
 		if (isConstant(tensor) || tensor.type !== "float32")
