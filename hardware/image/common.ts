@@ -161,3 +161,35 @@ export function jpegSize(jpeg: ArrayBuffer | Uint8Array): { width: number; heigh
 	const { width, height } = readFrameHeader(jpegBytes(jpeg, "jpegSize"));
 	return { width, height };
 }
+
+function decodeNative(jpeg: Uint8Array, scale: number, pixels: Uint8Array): void {
+	native("xs_image_decode").call(undefined, jpeg, scale, pixels);
+}
+
+function encodeNative(data: Uint8Array, width: number, height: number, quality: number): ArrayBuffer {
+	return native("xs_image_encode").call(undefined, data, width, height, quality);
+}
+
+/**
+ * Decodes with the platform's native xs_image_decode (every platform has
+ * one, image.c beside its image.ts), after the checks all platforms make and
+ * the platform's own (`check`, for what its decoder cannot read). The pixels
+ * are allocated here at their final size; the decoder writes into them.
+ */
+export function decodeJpegChecked(jpeg: ArrayBuffer | Uint8Array, options: DecodeOptions | undefined, check?: (bytes: Uint8Array, frame: FrameHeader) => void): Pixels {
+	const bytes = jpegBytes(jpeg, "decodeJpeg");
+	const scale = checkScale(options);
+	const frame = readFrameHeader(bytes);
+	checkDecodable(frame);
+	check?.(bytes, frame);
+	const { width, height } = scaledSize(frame.width, frame.height, scale);
+	const data = new Uint8Array(width * height * 3);
+	decodeNative(bytes, scale, data);
+	return { width, height, data };
+}
+
+/** Encodes with the platform's native xs_image_encode. */
+export function encodeJpeg(pixels: Pixels, quality: number): ArrayBuffer {
+	checkPixels(pixels, "encodeJpeg");
+	return encodeNative(pixels.data, pixels.width, pixels.height, checkQuality(quality));
+}

@@ -4,18 +4,9 @@
  * The bundle itself arrives on the update channel (onBundle).
  */
 declare module "hardware/ota" {
-	export interface BootState {
-		/** The partition running now: "ota_0", "ota_1", or "factory". */
-		readonly running: string;
-		/** The partition an update is written to ("ota_0" or "ota_1"). */
-		readonly inactive: string;
-		/** Booted for the first time after an update, not yet confirmed: the self-test must pass. */
-		readonly trial: boolean;
-		/** This boot rolled back from an image that never confirmed itself. */
-		readonly rolledBack: boolean;
-		/** The security version burnt into the eFuses (0..16). */
-		readonly securityVersion: number;
-	}
+	import type { BootState } from "hardware/ota/boot-state";
+	export type { BootState } from "hardware/ota/boot-state";
+
 	/** The hardware model release manifests name. */
 	export const hardwareModel: string;
 	export function bootState(): BootState;

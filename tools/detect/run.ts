@@ -36,14 +36,7 @@ export function modelResource(range: ModelRange, precision: ModelPrecision = "in
 /** Images per host process: bounded so one bad image costs little and argv stays short. */
 const batch = 200;
 
-export interface DetectOptions {
-	/** Report faces scoring at least this (the model's own threshold by default): for precision-recall sweeps. */
-	minScore?: number;
-	/** Candidates scoring from this up to the threshold get a second, close-up look (the detector's default otherwise). */
-	secondLookFloor?: number;
-}
-
-export async function detectImages(images: string[], range: ModelRange, precision: ModelPrecision = "int8", onResult?: (result: ImageResult, index: number) => void, options: DetectOptions = {}): Promise<ImageResult[]> {
+export async function detectImages(images: string[], range: ModelRange, precision: ModelPrecision = "int8", onResult?: (result: ImageResult, index: number) => void): Promise<ImageResult[]> {
 	const build = simulatorBuild();
 	if (!existsSync(build.host))
 		throw new DetectError("the simulator host is not built: run `npm install` (or `npx doorward build`)");
@@ -52,21 +45,18 @@ export async function detectImages(images: string[], range: ModelRange, precisio
 		throw new DetectError(`models/${model} is missing: run \`npm run model\` to generate it`);
 	const results: ImageResult[] = [];
 	for (let start = 0; start < images.length; start += batch)
-		results.push(...await runBatch(build, model, options, images.slice(start, start + batch).map((image) => resolve(image)), (result, index) => onResult?.(result, start + index)));
+		results.push(...await runBatch(build, model, images.slice(start, start + batch).map((image) => resolve(image)), (result, index) => onResult?.(result, start + index)));
 	return results;
 }
 
-async function runBatch(build: ReturnType<typeof simulatorBuild>, model: string, options: DetectOptions, images: string[], onResult: (result: ImageResult, index: number) => void): Promise<ImageResult[]> {
+async function runBatch(build: ReturnType<typeof simulatorBuild>, model: string, images: string[], onResult: (result: ImageResult, index: number) => void): Promise<ImageResult[]> {
 	// The host wants a flash file; the detector does not touch it.
 	const scratch = mkdtempSync(join(tmpdir(), "doorward-detect-"));
 	try {
 		const child = spawn(build.host, [
 			"--modules", build.testModuleMap, "--main", "tools/detect",
 			"--flash", join(scratch, "flash.bin"), "--partitions", build.partitions,
-			"--resources", build.resources, "--", model,
-			...(options.minScore !== undefined ? ["--min-score", String(options.minScore)] : []),
-			...(options.secondLookFloor !== undefined ? ["--second-look", String(options.secondLookFloor)] : []),
-			...images,
+			"--resources", build.resources, "--", model, ...images,
 		], { stdio: ["ignore", "ignore", "pipe"] });
 		const results: ImageResult[] = [];
 		const other: string[] = [];

@@ -3,7 +3,7 @@
  * firmware's own detector (src/detect) on image files, one JSON line per
  * image on stderr, prefixed so the Node side can tell them from logs.
  *
- *   host ... --main tools/detect -- MODEL_RESOURCE [--min-score S] [--second-look S] IMAGE...
+ *   host ... --main tools/detect -- MODEL_RESOURCE IMAGE...
  *
  * A bad image gives an {"image", "error"} line and the run goes on; a model
  * that cannot be loaded ends the run with exit code 3.
@@ -11,13 +11,7 @@
 import FaceDetector from "detect/detector";
 import resource from "hardware/resource";
 
-const [modelName, ...rest] = host.argv;
-const options: { minScore?: number; secondLookFloor?: number } = {};
-while ((rest[0] === "--min-score") || (rest[0] === "--second-look")) {
-	const [flag, value] = rest.splice(0, 2);
-	options[flag === "--min-score" ? "minScore" : "secondLookFloor"] = Number(value);
-}
-const images = rest;
+const [modelName, ...images] = host.argv;
 
 function emit(record: object): void {
 	trace(`detect-json ${JSON.stringify(record)}\n`);
@@ -30,7 +24,7 @@ function round(value: number): number {
 function run(): number {
 	let detector: FaceDetector;
 	try {
-		detector = new FaceDetector(resource(modelName), options);
+		detector = new FaceDetector(resource(modelName));
 	}
 	catch (error) {
 		emit({ model: modelName, error: (error as Error).message });

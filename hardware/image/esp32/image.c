@@ -36,8 +36,6 @@
 #include "xsmc.h"
 #include "../image_arguments.h"
 
-/* The same limit as maxImageSide in hardware/image/common.ts. */
-#define IMAGE_MAX_SIDE 4096
 /* TJpgDec's scratch: 3100 bytes suffice unless JD_FASTDECODE == 2 (esp_jpeg's README). */
 #define IMAGE_DECODER_WORK_BYTES 3100
 
@@ -79,23 +77,12 @@ static void imagePad(const uint8_t *from, uint32_t fromWidth, uint32_t fromHeigh
 /* xs_image_decode(jpeg, scale, pixels): decodes into pixels, a Uint8Array of the decoded size. */
 void xs_image_decode(xsMachine *the)
 {
-	if (xsmcArgc < 3)
-		xsTypeError("image: decode needs jpeg, scale and pixels");
-	int scale = integerArgument(the, &xsArg(1), 1, 8, "scale");
-	if ((scale != 1) && (scale != 2) && (scale != 4) && (scale != 8))
-		xsRangeError("image: scale must be 1, 2, 4 or 8");
-	if (!isByteBuffer(the, &xsArg(0)))
-		xsTypeError("image: jpeg must be an ArrayBuffer or a Uint8Array");
-	if (!isByteBuffer(the, &xsArg(2)))
-		xsTypeError("image: pixels must be a Uint8Array");
-
 	/* No XS allocation from here on: these pointers stay valid. */
-	void *jpeg, *out;
-	xsUnsignedValue length, outLength;
-	xsmcGetBufferReadable(xsArg(0), &jpeg, &length);
-	xsmcGetBufferWritable(xsArg(2), &out, &outLength);
-	if (length == 0)
-		xsUnknownError("image: corrupt JPEG: empty data");
+	DecodeArguments arguments;
+	decodeArguments(the, &arguments);
+	void *jpeg = arguments.jpeg, *out = arguments.out;
+	const xsUnsignedValue length = arguments.length, outLength = arguments.outLength;
+	const int scale = arguments.scale;
 
 	esp_jpeg_image_cfg_t config;
 	memset(&config, 0, sizeof(config));
@@ -186,20 +173,11 @@ static size_t imageWrite(void *context, size_t index, const void *data, size_t l
 /* xs_image_encode(data, width, height, quality): the JPEG, as an ArrayBuffer. */
 void xs_image_encode(xsMachine *the)
 {
-	if (xsmcArgc < 4)
-		xsTypeError("image: encode needs data, width, height and quality");
-	int width = integerArgument(the, &xsArg(1), 1, IMAGE_MAX_SIDE, "width");
-	int height = integerArgument(the, &xsArg(2), 1, IMAGE_MAX_SIDE, "height");
-	int quality = integerArgument(the, &xsArg(3), 1, 100, "quality");
-	if (!isByteBuffer(the, &xsArg(0)))
-		xsTypeError("image: data must be a Uint8Array");
-
-	void *pixels;
-	xsUnsignedValue length;
-	xsmcGetBufferReadable(xsArg(0), &pixels, &length);
-	size_t expected = (size_t)width * height * 3;
-	if ((size_t)length != expected)
-		xsRangeError("image: data is %u bytes, not width * height * 3 = %u", (unsigned)length, (unsigned)expected);
+	EncodeArguments arguments;
+	encodeArguments(the, &arguments);
+	const void *pixels = arguments.pixels;
+	const int width = arguments.width, height = arguments.height, quality = arguments.quality;
+	const size_t expected = arguments.length;
 
 	uint8_t *bgr = imageAllocate(expected);
 	if (!bgr)

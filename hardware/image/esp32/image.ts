@@ -7,21 +7,13 @@
  * as whole. The pixels are allocated here at their final size and the
  * native decoder writes straight into them.
  */
-import type { DecodeOptions, Pixels } from "hardware/image/common";
-import { checkDecodable, checkPixels, checkQuality, checkScale, jpegBytes, readFrameHeader, scaledSize } from "hardware/image/common";
+import type { DecodeOptions, FrameHeader, Pixels } from "hardware/image/common";
+import { decodeJpegChecked } from "hardware/image/common";
 
-export { jpegSize } from "hardware/image/common";
+export { encodeJpeg, jpegSize } from "hardware/image/common";
 export type { DecodeOptions, Pixels } from "hardware/image/common";
 
 const baselineMarker = 0xC0;
-
-function decodeNative(jpeg: Uint8Array, scale: number, pixels: Uint8Array): void {
-	native("xs_image_decode").call(undefined, jpeg, scale, pixels);
-}
-
-function encodeNative(data: Uint8Array, width: number, height: number, quality: number): ArrayBuffer {
-	return native("xs_image_encode").call(undefined, data, width, height, quality);
-}
 
 /* esp32-camera may leave zero padding after the EOI marker of a frame: skip it. */
 function endsWithEndOfImage(bytes: Uint8Array): boolean {
@@ -31,22 +23,14 @@ function endsWithEndOfImage(bytes: Uint8Array): boolean {
 	return (end >= 4) && (bytes[end - 2] === 0xFF) && (bytes[end - 1] === 0xD9);
 }
 
-export function decodeJpeg(jpeg: ArrayBuffer | Uint8Array, options?: DecodeOptions): Pixels {
-	const bytes = jpegBytes(jpeg, "decodeJpeg");
-	const scale = checkScale(options);
-	const frame = readFrameHeader(bytes);
-	checkDecodable(frame);
+/** What TJpgDec cannot read, refused before it is asked to. */
+function checkForTJpgDec(bytes: Uint8Array, frame: FrameHeader): void {
 	if (frame.marker !== baselineMarker)
 		throw new RangeError(`image: the device decodes baseline JPEGs only, not frame type 0xFF${frame.marker.toString(16).toUpperCase()} (progressive or extended)`);
 	if (!endsWithEndOfImage(bytes))
 		throw new Error("image: corrupt JPEG: Premature end of JPEG file (no end-of-image marker)");
-	const { width, height } = scaledSize(frame.width, frame.height, scale);
-	const data = new Uint8Array(width * height * 3);
-	decodeNative(bytes, scale, data);
-	return { width, height, data };
 }
 
-export function encodeJpeg(pixels: Pixels, quality: number): ArrayBuffer {
-	checkPixels(pixels, "encodeJpeg");
-	return encodeNative(pixels.data, pixels.width, pixels.height, checkQuality(quality));
+export function decodeJpeg(jpeg: ArrayBuffer | Uint8Array, options?: DecodeOptions): Pixels {
+	return decodeJpegChecked(jpeg, options, checkForTJpgDec);
 }

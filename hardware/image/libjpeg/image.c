@@ -28,9 +28,6 @@
 #include "xsmc.h"
 #include "../image_arguments.h"
 
-/* The same limit as maxImageSide in hardware/image/common.ts. */
-#define IMAGE_MAX_SIDE 4096
-
 typedef struct {
 	struct jpeg_error_mgr manager;	/* first: libjpeg sees only this part */
 	jmp_buf escape;
@@ -198,33 +195,19 @@ static ImageStatus imageEncode(const uint8_t *pixels, int width, int height, int
 /* xs_image_decode(jpeg, scale, pixels): decodes into pixels, a Uint8Array of the decoded size. */
 void xs_image_decode(xsMachine *the)
 {
-	if (xsmcArgc < 3)
-		xsTypeError("image: decode needs jpeg, scale and pixels");
-	int scale = integerArgument(the, &xsArg(1), 1, 8, "scale");
-	if ((scale != 1) && (scale != 2) && (scale != 4) && (scale != 8))
-		xsRangeError("image: scale must be 1, 2, 4 or 8");
-	if (!isByteBuffer(the, &xsArg(0)))
-		xsTypeError("image: jpeg must be an ArrayBuffer or a Uint8Array");
-	if (!isByteBuffer(the, &xsArg(2)))
-		xsTypeError("image: pixels must be a Uint8Array");
-
-	/* No XS allocation from here on: these pointers stay valid. */
-	void *jpeg, *out;
-	xsUnsignedValue length, outLength;
-	xsmcGetBufferReadable(xsArg(0), &jpeg, &length);
-	xsmcGetBufferWritable(xsArg(2), &out, &outLength);
-	if (length == 0)
-		xsUnknownError("image: corrupt JPEG: empty data");
+	/* No XS allocation from here on: the pointers stay valid. */
+	DecodeArguments arguments;
+	decodeArguments(the, &arguments);
 
 	ImageError error;
-	switch (imageDecode(jpeg, length, scale, out, outLength, &error)) {
+	switch (imageDecode(arguments.jpeg, arguments.length, arguments.scale, arguments.out, arguments.outLength, &error)) {
 	case kImageDone:
 		return;
 	case kImageTooLarge:
 		xsRangeError("image: the JPEG is larger than the %d x %d limit", IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
 		break;
 	case kImageWrongOutput:
-		xsRangeError("image: pixels is %u bytes, not the decoded size (or the JPEG is not RGB-convertible)", (unsigned)outLength);
+		xsRangeError("image: pixels is %u bytes, not the decoded size (or the JPEG is not RGB-convertible)", (unsigned)arguments.outLength);
 		break;
 	case kImageCorrupt:
 		xsUnknownError("image: corrupt JPEG: %s", error.message);
@@ -235,24 +218,13 @@ void xs_image_decode(xsMachine *the)
 /* xs_image_encode(data, width, height, quality): the JPEG, as an ArrayBuffer. */
 void xs_image_encode(xsMachine *the)
 {
-	if (xsmcArgc < 4)
-		xsTypeError("image: encode needs data, width, height and quality");
-	int width = integerArgument(the, &xsArg(1), 1, IMAGE_MAX_SIDE, "width");
-	int height = integerArgument(the, &xsArg(2), 1, IMAGE_MAX_SIDE, "height");
-	int quality = integerArgument(the, &xsArg(3), 1, 100, "quality");
-	if (!isByteBuffer(the, &xsArg(0)))
-		xsTypeError("image: data must be a Uint8Array");
-
-	void *pixels;
-	xsUnsignedValue length;
-	xsmcGetBufferReadable(xsArg(0), &pixels, &length);
-	if ((size_t)length != (size_t)width * height * 3)
-		xsRangeError("image: data is %u bytes, not width * height * 3 = %u", (unsigned)length, (unsigned)((size_t)width * height * 3));
+	EncodeArguments arguments;
+	encodeArguments(the, &arguments);
 
 	ImageError error;
 	unsigned char *jpeg;
 	unsigned long jpegLength;
-	if (imageEncode(pixels, width, height, quality, &error, &jpeg, &jpegLength) != kImageDone)
+	if (imageEncode(arguments.pixels, arguments.width, arguments.height, arguments.quality, &error, &jpeg, &jpegLength) != kImageDone)
 		xsUnknownError("image: cannot encode: %s", error.message);
 	if (jpegLength > 0x7FFFFFF0ul) {
 		free(jpeg);

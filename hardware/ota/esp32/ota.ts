@@ -11,13 +11,9 @@
  */
 import config from "mc/config";
 
-interface BootState {
-	readonly running: string;
-	readonly inactive: string;
-	readonly trial: boolean;
-	readonly rolledBack: boolean;
-	readonly securityVersion: number;
-}
+import type { BootState } from "hardware/ota/boot-state";
+
+export type { BootState } from "hardware/ota/boot-state";
 
 function stateNative(this: unknown): BootState {
 	return native("xs_ota_state").call(this);

@@ -3,13 +3,9 @@
  * mcsim loaded. Updates are exercised in the Doorward simulator host, which
  * has them (hardware/ota/sim).
  */
-interface BootState {
-	readonly running: string;
-	readonly inactive: string;
-	readonly trial: boolean;
-	readonly rolledBack: boolean;
-	readonly securityVersion: number;
-}
+import type { BootState } from "hardware/ota/boot-state";
+
+export type { BootState } from "hardware/ota/boot-state";
 
 export const hardwareModel = "doorward-lin";
 

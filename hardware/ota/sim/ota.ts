@@ -6,13 +6,9 @@
 import { onMessage, send } from "sim/bridge";
 import { ToDevice, ToWorld } from "sim/bridge/messages";
 
-interface BootState {
-	readonly running: string;
-	readonly inactive: string;
-	readonly trial: boolean;
-	readonly rolledBack: boolean;
-	readonly securityVersion: number;
-}
+import type { BootState } from "hardware/ota/boot-state";
+
+export type { BootState } from "hardware/ota/boot-state";
 
 function stateNative(this: unknown): BootState {
 	return native("xs_ota_state").call(this);
