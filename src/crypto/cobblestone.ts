@@ -118,9 +118,11 @@ export function encrypt(inputKey: Uint8Array, context: Uint8Array, plaintext: Ui
 }
 
 export class CobblestoneError extends Error {
+	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,
+	// so assigning `this.name` would throw "set name: not writable" (the override mistake).
+	override readonly name = "CobblestoneError";
 	constructor(reason: string) {
 		super(`cobblestone: ${reason}`);
-		this.name = "CobblestoneError";
 	}
 }
 

@@ -46,11 +46,13 @@ const maxSecondLooks = 3;
 export type DetectionFailure = "model" | "image" | "jpeg" | "inference" | "closed";
 
 export class DetectionError extends Error {
+	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,
+	// so assigning `this.name` would throw "set name: not writable" (the override mistake).
+	override readonly name = "DetectionError";
 	readonly reason: DetectionFailure;
 
 	constructor(reason: DetectionFailure, message: string) {
 		super(`face detection: ${message}`);
-		this.name = "DetectionError";
 		this.reason = reason;
 	}
 }

@@ -14,9 +14,11 @@ export const PacketType = Object.freeze({
 export const maxRemainingLength = 268435455;
 
 export class MalformedPacket extends Error {
+	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,
+	// so assigning `this.name` would throw "set name: not writable" (the override mistake).
+	override readonly name = "MalformedPacket";
 	constructor(reason: string) {
 		super(`mqtt: malformed packet: ${reason}`);
-		this.name = "MalformedPacket";
 	}
 }
 

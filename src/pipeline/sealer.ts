@@ -28,9 +28,11 @@ export interface Sealer {
 }
 
 export class NoRecipientError extends Error {
+	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,
+	// so assigning `this.name` would throw "set name: not writable" (the override mistake).
+	override readonly name = "NoRecipientError";
 	constructor() {
 		super("no phone is paired: the event cannot be sealed for anyone");
-		this.name = "NoRecipientError";
 	}
 }
 

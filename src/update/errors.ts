@@ -39,11 +39,13 @@ export type RefusalReason =
 	| "digest-mismatch";
 
 export class UpdateError extends Error {
+	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,
+	// so assigning `this.name` would throw "set name: not writable" (the override mistake).
+	override readonly name = "UpdateError";
 	readonly reason: RefusalReason;
 
 	constructor(reason: RefusalReason, message: string) {
 		super(`update refused (${reason}): ${message}`);
-		this.name = "UpdateError";
 		this.reason = reason;
 	}
 }
