@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simulatorBuild } from "../../tools/build/firmware.js";
@@ -14,7 +14,7 @@ import { resolveManifest } from "../../tools/build/manifest.js";
 
 const build = simulatorBuild();
 
-function runHost(modules: Record<string, string>, preload: string[]): { status: number | null; stderr: string } {
+function runHost(modules: Record<string, string>, preload: string[], builtAt?: Date): { status: number | null; stderr: string } {
 	const folder = mkdtempSync(join(tmpdir(), "doorward-preload-"));
 	const lines = Object.entries(modules).map(([specifier, source]) => {
 		const path = join(folder, `${specifier}.js`);
@@ -24,6 +24,8 @@ function runHost(modules: Record<string, string>, preload: string[]): { status: 
 	lines.push(...preload.map((specifier) => `@preload\t${specifier}`));
 	const map = join(folder, "modules.txt");
 	writeFileSync(map, `${lines.join("\n")}\n`);
+	if (builtAt)
+		utimesSync(map, builtAt, builtAt);
 	const result = spawnSync(build.host, ["--modules", map, "--main", "main"], { encoding: "utf8", timeout: 30000 });
 	return { status: result.status, stderr: result.stderr };
 }
@@ -75,4 +77,17 @@ test("defining a native while preloading is allowed; calling it at run time work
 	}, ["early"]);
 	assert.equal(status, 0, stderr);
 	assert.match(stderr, /^filled 8$/m);
+});
+
+test("while preloading the clock reads the build time, as on the build machine", () => {
+	const builtAt = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+	const startedAt = Date.now();
+	const { status, stderr } = runHost({
+		early: "export const loadedAt = Date.now();",
+		main: "import { loadedAt } from 'early'; trace('loaded ' + loadedAt + ' now ' + Date.now() + '\\n');",
+	}, ["early"], builtAt);
+	assert.equal(status, 0, stderr);
+	const [, loaded, now] = /loaded (\d+) now (\d+)/.exec(stderr) ?? [];
+	assert.equal(Number(loaded), builtAt.getTime(), "a module that keeps Date.now() at load gets the build time");
+	assert.ok(Number(now) >= startedAt, "at run time the clock is the host's");
 });

@@ -40,6 +40,7 @@ int hostHasModule(const char *specifier);
 void hostImportMain(void *the, const char *specifier);
 /* Preload and freeze, as mcconfig's linker does (preload.c). */
 void hostAddPreload(const char *specifier);
+void hostSetBuildTime(const char *moduleMapPath);
 void hostPreload(void *the);
 int hostPreloading(void);
 int hostRunPromiseJobs(void *the);

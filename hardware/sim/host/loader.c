@@ -59,6 +59,7 @@ void hostLoadModuleMap(const char *mapPath)
 		gModuleCount++;
 	}
 	fclose(file);
+	hostSetBuildTime(mapPath);
 }
 
 static const char *modulePath(const char *specifier)

@@ -30,7 +30,10 @@
  * static to a preloaded class, or reassigning a module-level function.
  *
  * Natives cannot run on the build machine: while preloading, calling one is
- * an error, as it is for the linker (host.c asks hostPreloading()).
+ * an error, as it is for the linker (host.c asks hostPreloading()). And the
+ * build machine's clock is the build's: while preloading, Date reads the time
+ * the firmware was built (the module map's modification time), so a module
+ * that keeps `Date.now()` at load gets the build time here too, not the boot.
  *
  * This is the host's own freezing, not XS's lockdown()/harden(): those also
  * freeze plain objects and tame Date and Math.random, which a preloaded
@@ -39,9 +42,31 @@
 #include "xsAll.h"
 #include "host.h"
 
+#include <sys/stat.h>
+#include <sys/time.h>
+
 static char **gPreload = NULL;
 static int gPreloadCount = 0;
 static int gPreloading = 0;
+static struct timeval gBuildTime = { 0, 0 };
+
+void hostSetBuildTime(const char *moduleMapPath)
+{
+	struct stat status;
+	if (!stat(moduleMapPath, &status)) {
+		gBuildTime.tv_sec = status.st_mtim.tv_sec;
+		gBuildTime.tv_usec = status.st_mtim.tv_nsec / 1000;
+	}
+}
+
+int hostGetTimeOfDay(struct timeval *tp, void *tzp)
+{
+	if (gPreloading && gBuildTime.tv_sec) {
+		*tp = gBuildTime;
+		return 0;
+	}
+	return gettimeofday(tp, tzp);
+}
 
 void hostAddPreload(const char *specifier)
 {
