@@ -19,6 +19,8 @@ import { ticks } from "hardware/clock";
 import { clipContext, sealEnvelope, wrapInfo } from "crypto/envelope";
 import { encodeClipParts, paddingRecord } from "pipeline/clip";
 import type { ClipMetadata } from "pipeline/clip";
+import { VerifierExchange, pbkdf2, registration } from "onboarding/spake2plus";
+import { mulAdd } from "hardware/p256";
 
 type Json = Record<string, unknown>;
 
@@ -111,6 +113,10 @@ function example(request: Json): Json {
 	};
 }
 
+// Exchanges in progress (spake2plus.respond, then spake2plus.finish).
+const exchanges = new Map<number, VerifierExchange>();
+let nextExchange = 1;
+
 function answer(request: Json, attachment: Uint8Array): Json {
 	switch (request.op) {
 	case "gcm.seal":
@@ -145,6 +151,42 @@ function answer(request: Json, attachment: Uint8Array): Json {
 		return benchSeal(Number(request.size), Number(request.rounds));
 	case "bench.publicKey":
 		return benchPublicKey(Number(request.rounds));
+	case "p256.mulAdd":
+		return { point: toHex(mulAdd(h(request.a), request.P ? h(request.P) : undefined, request.b ? h(request.b) : undefined, request.Q ? h(request.Q) : undefined)) };
+	case "pbkdf2-sha256":
+		return { dk: toHex(pbkdf2(h(request.password), h(request.salt), Number(request.iterations), Number(request.length))) };
+	case "spake2plus.registration": {
+		const { w0, w1, L } = registration(h(request.pbkdf));
+		return { w0: toHex(w0), w1: toHex(w1), L: toHex(L) };
+	}
+	case "spake2plus.verifier": {
+		const exchange = new VerifierExchange({ context: utf8Encode(String(request.context)), idProver: utf8Encode(String(request.idProver)), idVerifier: utf8Encode(String(request.idVerifier)) },
+			{ w0: h(request.w0), L: h(request.L) }, request.y ? h(request.y) : undefined);
+		const { shareV, confirmV } = exchange.respond(h(request.shareP));
+		let shared = "", refused = "";
+		try {
+			shared = toHex(exchange.finish(h(request.confirmP)));
+		}
+		catch (error) {
+			refused = (error as Error).message;
+		}
+		return { shareV: toHex(shareV), confirmV: toHex(confirmV), shared, refused };
+	}
+	case "spake2plus.respond": {
+		const exchange = new VerifierExchange({ context: utf8Encode(String(request.context)), idProver: utf8Encode(String(request.idProver)), idVerifier: utf8Encode(String(request.idVerifier)) },
+			{ w0: h(request.w0), L: h(request.L) });
+		const handle = nextExchange++;
+		exchanges.set(handle, exchange);
+		const { shareV, confirmV } = exchange.respond(h(request.shareP));
+		return { handle, shareV: toHex(shareV), confirmV: toHex(confirmV) };
+	}
+	case "spake2plus.finish": {
+		const exchange = exchanges.get(Number(request.handle));
+		exchanges.delete(Number(request.handle));
+		if (!exchange)
+			throw new RangeError("oracle: no such exchange");
+		return { shared: toHex(exchange.finish(h(request.confirmP))) };
+	}
 	case "exit":
 		host.exit(0);
 		return {};
