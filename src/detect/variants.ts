@@ -57,7 +57,7 @@ const shared = {
 	maxScale: 0.75,
 	offsetX: 0.5,
 	offsetY: 0.5,
-	aspectRatios: [1.0],
+	aspectRatios: Object.freeze([1.0]),
 	fixedAnchorSize: true,
 } as const;
 
@@ -69,7 +69,7 @@ const sharedDecode = {
 
 export const shortRange: Variant = Object.freeze({
 	name: "short-range",
-	anchors: Object.freeze({ ...shared, inputWidth: 128, inputHeight: 128, strides: [8, 16, 16, 16], interpolatedScaleAspectRatio: 1.0 }),
+	anchors: Object.freeze({ ...shared, inputWidth: 128, inputHeight: 128, strides: Object.freeze([8, 16, 16, 16]), interpolatedScaleAspectRatio: 1.0 }),
 	decode: Object.freeze({ ...sharedDecode, boxCount: 896, xScale: 128, yScale: 128, wScale: 128, hScale: 128, minScore: 0.5 }),
 	minSuppressionThreshold: 0.3,
 	secondLookFloor: 0.5,
@@ -77,7 +77,7 @@ export const shortRange: Variant = Object.freeze({
 
 export const fullRange: Variant = Object.freeze({
 	name: "full-range",
-	anchors: Object.freeze({ ...shared, inputWidth: 192, inputHeight: 192, strides: [4], interpolatedScaleAspectRatio: 0.0 }),
+	anchors: Object.freeze({ ...shared, inputWidth: 192, inputHeight: 192, strides: Object.freeze([4]), interpolatedScaleAspectRatio: 0.0 }),
 	decode: Object.freeze({ ...sharedDecode, boxCount: 2304, xScale: 192, yScale: 192, wScale: 192, hScale: 192, minScore: 0.6 }),
 	minSuppressionThreshold: 0.3,
 	secondLookFloor: 0.3,

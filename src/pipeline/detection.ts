@@ -68,7 +68,7 @@ export interface DetectionOptions {
 /** Quality of re-encoded (masked) frames. */
 const jpegQuality = 85;
 /** Thumbnail qualities to try, best first, until one fits the clip's fixed thumbnail record. */
-const thumbnailQualities = [85, 70, 55, 40, 25];
+const thumbnailQualities = Object.freeze([85, 70, 55, 40, 25]);
 /** A thumbnail's longest side, at most. */
 const thumbnailSide = 160;
 /** The crop around a face box: enough margin to show hair and chin. */

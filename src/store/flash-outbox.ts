@@ -30,7 +30,7 @@ const magic = 0x44575131; // "DWQ1"
 const headerSize = 48;
 const statePending = 0xFF;
 const stateRemoved = 0x00;
-const kinds: readonly EventKind[] = ["ring", "motion", "face", "update"];
+const kinds: readonly EventKind[] = Object.freeze(["ring", "motion", "face", "update"]);
 const maxTopic = 200;
 /** Payload bytes read per flash access while checking or streaming. */
 const readChunk = 4096;

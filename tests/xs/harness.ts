@@ -36,10 +36,8 @@ async function run(): Promise<void> {
 }
 
 export class AssertionError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = "AssertionError";
-	}
+	// A field, not `this.name = ...`: Error.prototype is frozen, as on a preloaded XS image.
+	override readonly name = "AssertionError";
 }
 
 function show(value: unknown): string {

@@ -76,6 +76,19 @@ function compiledPath(root: string, source: string): string {
 	return join(root, "build", "firmware", relative(root, source)).replace(/\.ts$/, ".js");
 }
 
+/** The manifest's preload list with "dir/*" expanded over the module specifiers, each once, in order. */
+export function preloadList(preload: readonly string[], modules: ReadonlyMap<string, string>): string[] {
+	const list: string[] = [];
+	for (const entry of preload) {
+		const matches = entry.endsWith("/*") ? [...modules.keys()].filter((specifier) => specifier.startsWith(entry.slice(0, -1))) : [entry];
+		for (const specifier of matches) {
+			if (!list.includes(specifier))
+				list.push(specifier);
+		}
+	}
+	return list;
+}
+
 export function buildFirmware(root = projectRoot, log: (line: string) => void = () => {}): SimulatorBuild {
 	log("compiling the firmware (tsc)");
 	run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], root, "compiling the firmware");
@@ -89,6 +102,8 @@ export function buildFirmware(root = projectRoot, log: (line: string) => void = 
 			throw new BuildError(`module ${specifier}: ${relative(root, compiled)} was not produced by the compiler`);
 		return `${specifier}\t${compiled}`;
 	});
+	// The host runs these first and then freezes, as mcconfig's linker does (hardware/sim/host/preload.c).
+	lines.push(...preloadList(resolution.preload, resolution.modules).map((specifier) => `@preload\t${specifier}`));
 	writeFileSync(build.moduleMap, `# generated from manifest.json for ${simulatorPlatform}; do not edit\n${lines.join("\n")}\n`);
 
 	// The firmware tests and the tools that drive the firmware's code (the
@@ -98,6 +113,9 @@ export function buildFirmware(root = projectRoot, log: (line: string) => void = 
 		.flatMap(([prefix, folder]) => existsSync(folder)
 			? readdirSync(folder).filter((name) => name.endsWith(".js")).map((name) => `${prefix}/${name.slice(0, -3)}\t${join(folder, name)}`)
 			: []);
+	// tests/xs/preload-fixture is preloaded too, so the tests can show what freezing does to a preloaded module's state.
+	if (extraLines.some((line) => line.startsWith("tests/preload-fixture\t")))
+		extraLines.push("@preload\ttests/preload-fixture");
 	writeFileSync(build.testModuleMap, `# generated: the firmware's modules, tests/xs and tools/xs; do not edit\n${[...lines, ...extraLines].join("\n")}\n`);
 
 	log(`linking the simulator host (${resolution.natives.length} native modules)`);

@@ -13,11 +13,18 @@ function sendNative(this: unknown, type: number, payload?: ArrayBuffer): void {
 	return native("xs_bridge_send").call(this, type, payload);
 }
 
-const listeners = new Map<number, Listener>();
+// Made at run time, not at module load: this module is preloaded, and a Map
+// that a preloaded module creates is frozen in flash (read-only) on the device.
+let listeners: Map<number, Listener> | undefined;
 let listening = false;
 
+function table(): Map<number, Listener> {
+	listeners ??= new Map();
+	return listeners;
+}
+
 function dispatch(type: number, payload: ArrayBuffer): void {
-	const listener = listeners.get(type);
+	const listener = table().get(type);
 	if (listener)
 		listener(payload);
 	else
@@ -25,9 +32,9 @@ function dispatch(type: number, payload: ArrayBuffer): void {
 }
 
 export function onMessage(type: number, listener: Listener): void {
-	if (listeners.has(type))
+	if (table().has(type))
 		throw new Error(`sim/bridge: message type ${type} already has a listener`);
-	listeners.set(type, listener);
+	table().set(type, listener);
 	if (!listening) {
 		listen(dispatch);
 		listening = true;
@@ -35,7 +42,7 @@ export function onMessage(type: number, listener: Listener): void {
 }
 
 export function offMessage(type: number): void {
-	listeners.delete(type);
+	table().delete(type);
 }
 
 export function send(type: number, payload?: ArrayBuffer): void {

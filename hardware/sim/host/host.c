@@ -197,6 +197,9 @@ static void xs_host_native(xsMachine *the)
 {
 	char name[128];
 	xsmcToStringBuffer(xsArg(0), name, sizeof(name));
+	/* mcconfig's linker runs the preload on the build machine, where no native can run. */
+	if (hostPreloading())
+		xsUnknownError("%s called while preloading: the linker cannot run native code", name);
 	xsIdentifier id = xsID(name);
 	if (xsmcHas(gNatives, id)) {
 		xsmcGet(xsResult, gNatives, id);
@@ -210,6 +213,8 @@ static void xs_host_native(xsMachine *the)
 /* Instances of a Native() base class are host objects with the named destructor. */
 static void xs_host_native_construct(xsMachine *the)
 {
+	if (hostPreloading())
+		xsUnknownError("a native object constructed while preloading: the linker cannot run native code");
 	xsmcVars(3);
 	xsmcGet(xsVar(0), xsFunction, xsID("destructor"));
 	xsDestructor destructor = (xsDestructor)xsmcGetHostData(xsVar(0));
@@ -389,6 +394,7 @@ int main(int argc, char *argv[])
 		defineGlobals(the, argc - argi, argv + argi);
 	}
 	xsEndHost(machine);
+	hostPreload(machine);
 	hostImportMain(machine, mainSpecifier);
 	runLoop(machine);
 	xsDeleteMachine(machine);

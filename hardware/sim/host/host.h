@@ -38,6 +38,11 @@ void hostPowerOff(void) __attribute__((noreturn));
 void hostLoadModuleMap(const char *path);
 int hostHasModule(const char *specifier);
 void hostImportMain(void *the, const char *specifier);
+/* Preload and freeze, as mcconfig's linker does (preload.c). */
+void hostAddPreload(const char *specifier);
+void hostSetBuildTime(const char *moduleMapPath);
+void hostPreload(void *the);
+int hostPreloading(void);
 int hostRunPromiseJobs(void *the);
 void hostCheckUnhandledRejections(void *the);
 const char *hostXSVersion(void);

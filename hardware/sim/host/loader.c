@@ -5,7 +5,9 @@
  * The map is written by the tools from manifest.json: one
  * "specifier<TAB>path" line per module of the simulator platform, as mcconfig
  * would resolve it. Modules are named by specifier inside XS, not by path, so
- * relative imports resolve as they do in a Moddable build.
+ * relative imports resolve as they do in a Moddable build. A line
+ * "@preload<TAB>specifier" names a module of the manifest's "preload" list
+ * (preload.c runs them before main, then freezes).
  */
 #include "xsAll.h"
 #include "xsScript.h"
@@ -40,6 +42,10 @@ void hostLoadModuleMap(const char *mapPath)
 		if (!tab || (line[0] == '#'))
 			continue;
 		*tab = 0;
+		if (!strcmp(line, "@preload")) {
+			hostAddPreload(tab + 1);
+			continue;
+		}
 		if (gModuleCount == capacity) {
 			capacity = capacity ? capacity * 2 : 64;
 			gModules = realloc(gModules, capacity * sizeof(ModuleEntry));
@@ -53,6 +59,7 @@ void hostLoadModuleMap(const char *mapPath)
 		gModuleCount++;
 	}
 	fclose(file);
+	hostSetBuildTime(mapPath);
 }
 
 static const char *modulePath(const char *specifier)

@@ -32,6 +32,15 @@
 #include <pthread.h>
 #include <unistd.h>
 
+/* The engine's clock (Date) goes through the host: while preloading it reads
+ * the time the firmware was built, as it does on mcconfig's build machine
+ * (preload.c). */
+#include <sys/time.h>
+typedef struct timeval c_timeval;
+#define c_timezone timezone
+extern int hostGetTimeOfDay(struct timeval *tp, void *tzp);
+#define c_gettimeofday(TP, TZP) hostGetTimeOfDay((TP), (TZP))
+
 #define mxUseGCCAtomics 1
 #define mxUsePOSIXThreads 1
 
