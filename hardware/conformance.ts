@@ -37,6 +37,7 @@ export type Platforms = [
 	Implements<typeof import("hardware/keystore"), typeof import("./keystore/sim/keystore")>,
 	Implements<typeof import("hardware/ota"), typeof import("./ota/sim/ota")>,
 	Implements<typeof import("hardware/keystore"), typeof import("./keystore/preference/keystore")>,
+	Implements<typeof import("hardware/keystore"), typeof import("./keystore/lin/keystore")>,
 	Implements<typeof import("hardware/ota"), typeof import("./ota/esp32/ota")>,
 	Implements<typeof import("hardware/ota"), typeof import("./ota/lin/ota")>,
 	Implements<typeof import("hardware/inference"), typeof import("./inference/interpreter/inference")>,

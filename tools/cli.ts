@@ -11,6 +11,7 @@ import { SceneError } from "./sim/scene.js";
 import { runSim, defaultScene, UsageError } from "./sim/run.js";
 import { keygen, pair, open, PhoneFileError } from "./phone/commands.js";
 import { EnvelopeError } from "./phone/open.js";
+import { pairLin } from "./phone/lin.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
 import { factoryCommand, factoryUsage } from "./factory/commands.js";
 import { detectCommand, detectUsage, DetectUsageError } from "./detect/commands.js";
@@ -31,6 +32,9 @@ commands:
   pair --phone FILE [--flash FILE] [--fingerprint FP]
                  pair that phone with the simulated device whose flash is FILE
                  (default out/device.bin); FP is the fingerprint on its label
+  pair --lin --phone FILE [--fingerprint FP] [--timeout SECONDS]
+                 pair that phone with the firmware running in Moddable's lin
+                 simulator (mcsim), through /tmp/doorward-pair.json
   open --phone FILE EVENT [--out DIR]
                  verify and decrypt a captured event (event.dwe)
 ${detectUsage}${factoryUsage}${releaseUsage}`;
@@ -100,10 +104,18 @@ export async function main(argv: string[]): Promise<number> {
 			return 0;
 		}
 		case "pair": {
-			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string", default: "out/device.bin" }, fingerprint: { type: "string" } }, strict: true });
+			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, fingerprint: { type: "string" }, lin: { type: "boolean", default: false }, timeout: { type: "string", default: "10" } }, strict: true });
 			if (!values.phone)
 				throw new UsageError("pair: --phone FILE is required");
-			return await pair(values.phone, values.flash!, values.fingerprint, say);
+			if (values.lin) {
+				if (values.flash !== undefined)
+					throw new UsageError("pair: --lin pairs with the device running in mcsim; --flash names a simulated device");
+				const timeoutSeconds = Number(values.timeout);
+				if (!(timeoutSeconds > 0))
+					throw new UsageError(`--timeout ${values.timeout}: expected a number of seconds`);
+				return await pairLin(values.phone, values.fingerprint, say, { timeoutMs: timeoutSeconds * 1000 });
+			}
+			return await pair(values.phone, values.flash ?? "out/device.bin", values.fingerprint, say);
 		}
 		case "open": {
 			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, out: { type: "string" } }, strict: true, allowPositionals: true });

@@ -16,11 +16,9 @@ import Interpreter from "hardware/inference";
 import resource from "hardware/resource";
 import { equal, ok, test, throws } from "tests/harness";
 
+/** A resource's bytes as an ArrayBuffer of our own: a resource is a read-only host buffer, as Moddable's Resource is. */
 function bytesOf(name: string): ArrayBuffer {
-	const data = resource(name);
-	if (!(data instanceof ArrayBuffer))
-		throw new Error(`${name} is not an ArrayBuffer`);
-	return data;
+	return new Uint8Array(resource(name) as unknown as ArrayBuffer).slice().buffer as ArrayBuffer;
 }
 
 function elementCount(shape: readonly number[]): number {
@@ -100,6 +98,27 @@ function runModels(): void {
 			interpreter.close();
 		});
 	}
+
+	test("the resource itself, a read-only host buffer and not an ArrayBuffer (as Moddable's Resource), is a model", () => {
+		const model = resource(models[0].name);
+		ok(!(model instanceof ArrayBuffer) && !ArrayBuffer.isView(model), "the resource is a host buffer");
+		const view = new Uint8Array(model as unknown as ArrayBuffer);
+		throws(() => { view[0] ^= 1; }, /./, "the resource is read-only");
+		const side = models[0].side;
+		const input = new Float32Array(side * side * 3);
+		for (let i = 0; i < input.length; i++)
+			input[i] = ((i * 31) % 255) / 127.5 - 1;
+		const results = [model, bytesOf(models[0].name)].map((buffer) => {
+			const interpreter = new Interpreter(buffer);
+			interpreter.setInput(input);
+			interpreter.invoke();
+			const scores = interpreter.output(1);
+			interpreter.close();
+			return scores;
+		});
+		ok(results[0].every((score, i) => Object.is(score, results[1][i])), "the host buffer and a copy in an ArrayBuffer give the same scores");
+		throws(() => new Interpreter({ byteLength: 8 } as unknown as ArrayBuffer), /ArrayBuffer or a HostBuffer/, "an object that holds no buffer");
+	});
 
 	test("recordRanges: min and max per tensor, constants included, the input's range", () => {
 		const interpreter = new Interpreter(bytesOf(models[0].name), { recordRanges: true });

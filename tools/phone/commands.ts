@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
 import { createPhone, loadPhone, phoneKeys, rememberDevice, savePhone, PhoneFileError } from "./identity.js";
 import { openEvent, parseHeader } from "./open.js";
 import type { OpenedEvent } from "./open.js";
@@ -18,7 +19,9 @@ export function keygen(out: string, name: string, say: (line: string) => void): 
 		throw new PhoneFileError(`${file}: exists; refusing to overwrite a phone's private key`);
 	const phone = createPhone(name);
 	savePhone(file, phone);
-	say(`phone ${name}: key id ${phone.x25519PublicKey.slice(0, 16)}..., written to ${file} (mode 0600)`);
+	// The key id the device logs when it pairs this phone and puts in each event (crypto/envelope keyId).
+	const keyId = createHash("sha256").update(Buffer.from(phone.x25519PublicKey, "hex")).digest("hex").slice(0, 16);
+	say(`phone ${name}: key id ${keyId}, written to ${file} (mode 0600)`);
 }
 
 /**

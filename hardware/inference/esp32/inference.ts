@@ -19,6 +19,22 @@ function elementCount(info: TensorInfo): number {
 	return info.shape.reduce((product, dimension) => product * dimension, 1);
 }
 
+/*
+ * The same rule as the simulator's interpreter: an ArrayBuffer, or a host
+ * buffer such as Moddable's Resource (modules/files/resource: a host object,
+ * not an ArrayBuffer; XS has no HostBuffer global to test against). Views
+ * are refused here although C could read byte views, so that a model the
+ * simulator refuses is refused on the device too. xs_inference_open refuses
+ * an object that holds no buffer.
+ */
+function isModelBuffer(model: unknown): model is ArrayBuffer | HostBuffer {
+	if (model instanceof ArrayBuffer)
+		return true;
+	if ((typeof model !== "object") || (model === null) || ArrayBuffer.isView(model))
+		return false;
+	return typeof (model as { byteLength?: unknown }).byteLength === "number";
+}
+
 export default class Interpreter extends Native("xs_inference_destructor") {
 	readonly input: TensorInfo;
 	readonly outputs: readonly TensorInfo[];
@@ -27,7 +43,7 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	#closed = false;
 
 	constructor(model: ArrayBuffer | HostBuffer, options?: InterpreterOptions) {
-		if ((typeof model !== "object") || (model === null))
+		if (!isModelBuffer(model))
 			throw new TypeError("inference: model must be an ArrayBuffer or a HostBuffer (a Resource)");
 		if ((options !== undefined) && ((typeof options !== "object") || (options === null)))
 			throw new TypeError("inference: options must be an object");

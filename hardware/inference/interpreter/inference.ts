@@ -31,12 +31,22 @@ function tensorInfo(description: number[]): TensorInfo {
 	return Object.freeze({ shape: Object.freeze(shape), type: typeName(type), scale, zeroPoint });
 }
 
+/*
+ * A model is an ArrayBuffer or a host buffer. XS has no HostBuffer global
+ * (it is a name in Moddable's typings only): a host buffer is a host object,
+ * such as Moddable's Resource on the device and on lin
+ * (modules/files/resource) or hardware/resource/sim's, whose bytes C reads
+ * with xsmcGetBufferReadable. So anything that is not an ArrayBuffer passes
+ * here if it is an object with a byteLength and not a view, and
+ * xs_inference_create then refuses (a TypeError) an object that holds no
+ * buffer.
+ */
 function isModelBuffer(model: unknown): model is ArrayBuffer | HostBuffer {
 	if (model instanceof ArrayBuffer)
 		return true;
-	// HostBuffer exists on the device and on lin, not in the simulator host.
-	const hostBuffer = (globalThis as { HostBuffer?: abstract new (...args: never[]) => unknown }).HostBuffer;
-	return (hostBuffer !== undefined) && (model instanceof hostBuffer);
+	if ((typeof model !== "object") || (model === null) || ArrayBuffer.isView(model))
+		return false;
+	return typeof (model as { byteLength?: unknown }).byteLength === "number";
 }
 
 export default class Interpreter extends Native("xs_inference_destructor") {
@@ -56,7 +66,15 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 			throw new RangeError(`inference: arenaSize must be a whole number of bytes, not ${String(options.arenaSize)}`);
 		super();
 		this.#model = model;
-		native("xs_inference_create").call(this, model, arenaSize, options.recordRanges === true);
+		try {
+			native("xs_inference_create").call(this, model, arenaSize, options.recordRanges === true);
+		}
+		catch (error) {
+			// The only TypeError create raises is XS's own for an object that holds no buffer: say it in our words.
+			if (error instanceof TypeError)
+				throw new TypeError("inference: model must be an ArrayBuffer or a HostBuffer");
+			throw error;
+		}
 		const [outputCount, arenaUsed] = native("xs_inference_counts").call(this) as number[];
 		this.input = tensorInfo(native("xs_inference_tensor").call(this, 0, 0));
 		const outputs: TensorInfo[] = [];

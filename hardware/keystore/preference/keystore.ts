@@ -1,23 +1,24 @@
 /*
- * The keystore on the device (and on Moddable's lin simulator): Moddable's
- * `preference` module, which on the ESP32 is ESP-IDF NVS. With
- * CONFIG_NVS_ENCRYPTION and flash encryption (see the board's README)
- * NVS encrypts every entry under keys kept in the encrypted nvs_keys
- * partition, and authenticates it. On lin, preferences are plain files:
- * lin is for development, and its keys protect nothing real.
+ * The keystore on the device: Moddable's `preference` module, which on the
+ * ESP32 is ESP-IDF NVS. With CONFIG_NVS_ENCRYPTION and flash encryption (see
+ * the board's README) NVS encrypts every entry under keys kept in the
+ * encrypted nvs_keys partition, and authenticates it. Entries are checked
+ * against NVS's limits (hardware/keystore/common) before Preference sees
+ * them, the same check lin's and the simulator's keystores make.
+ *
+ * Not for lin: there the SDK's Preference (modules/files/preference/lin) is
+ * a class whose static cache is read from its file when the module is
+ * evaluated. Every module that imports the keystore is preloaded, so that
+ * happens in the linker, where the file functions are unavailable: the cache
+ * is always empty at boot, and saving it fails too (JSON.stringify of an
+ * object made during preload throws "read only value" in XS), leaving an
+ * empty file. lin uses hardware/keystore/lin.
  */
 import Preference from "preference";
-
-const domain = "doorward";
-
-function checkName(name: string): void {
-	// NVS keys are at most 15 characters.
-	if ((typeof name !== "string") || !name.length || (name.length > 15))
-		throw new RangeError(`keystore: invalid entry name ${name}`);
-}
+import { checkEntry, checkEntryName, checkPreference, domain } from "hardware/keystore/common";
 
 export function read(name: string): Uint8Array | undefined {
-	checkName(name);
+	checkEntryName(name);
 	const value = Preference.get(domain, name);
 	if (value === undefined)
 		return undefined;
@@ -27,6 +28,8 @@ export function read(name: string): Uint8Array | undefined {
 }
 
 export function write(name: string, secret: Uint8Array): void {
-	checkName(name);
-	Preference.set(domain, name, secret.slice().buffer);
+	checkEntry(name, secret);
+	const value = secret.slice().buffer as ArrayBuffer;
+	checkPreference(domain, name, value);
+	Preference.set(domain, name, value);
 }

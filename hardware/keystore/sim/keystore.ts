@@ -1,15 +1,15 @@
 /*
  * The keystore in the simulator: entries sealed by the host (keystore.c),
  * one flash record per entry in the "nvs" partition, as the device keeps them
- * in encrypted NVS.
+ * in encrypted NVS. Entries are checked against the device's NVS limits
+ * first (hardware/keystore/common), so a test meets the errors the device
+ * would give.
  */
 import Flash from "flash";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
-
-/** One sector per entry; the names are the firmware's, fixed. */
-const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2 });
+import { checkEntry, entrySector } from "hardware/keystore/common";
 
 function sealNative(this: unknown, name: string, plaintext: Uint8Array): ArrayBuffer {
 	return native("xs_keystore_seal").call(this, name, plaintext);
@@ -20,21 +20,18 @@ function openNative(this: unknown, name: string, sealed: Uint8Array): ArrayBuffe
 
 let flash: FlashRegion | undefined;
 
-function sectorOf(name: string): number {
-	const sector = sectors[name];
-	if (sector === undefined)
-		throw new RangeError(`keystore: no entry named ${name}`);
+function partition(): FlashRegion {
 	flash ??= flashRegion(new Flash("nvs"));
-	return sector;
+	return flash;
 }
 
 export function read(name: string): Uint8Array | undefined {
-	const sector = sectorOf(name);
-	const sealed = readRecord(flash!, sector);
+	const sector = entrySector(name);
+	const sealed = readRecord(partition(), sector);
 	return sealed ? new Uint8Array(openNative(name, sealed)) : undefined;
 }
 
 export function write(name: string, secret: Uint8Array): void {
-	const sector = sectorOf(name);
-	writeRecord(flash!, sector, new Uint8Array(sealNative(name, secret)));
+	checkEntry(name, secret);
+	writeRecord(partition(), entrySector(name), new Uint8Array(sealNative(name, secret)));
 }

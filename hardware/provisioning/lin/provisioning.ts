@@ -32,24 +32,40 @@ export function requestConfiguration(): Promise<ArrayBuffer> {
 }
 
 /**
- * Pairing on lin: write the request (one JSON object) to
- * /tmp/doorward-pair.json; the reply appears in /tmp/doorward-pair-reply.json.
- * /tmp is Moddable's file root on lin; only a local user can write there.
+ * Pairing on lin: a request (one JSON object) written to
+ * /tmp/doorward-pair.json gets its reply in /tmp/doorward-pair-reply.json;
+ * `doorward pair --lin` does both. /tmp is Moddable's file root on lin; only
+ * a local user can write there. The reply is written beside its name and
+ * renamed into place, so a reader never sees half of one; a request should
+ * be written the same way (the CLI does).
  */
 export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void {
 	const requestPath = `${config.file.root}doorward-pair.json`;
 	const replyPath = `${config.file.root}doorward-pair-reply.json`;
+	const partialPath = `${replyPath}.partial`;
 	if (File.exists(requestPath))
 		File.delete(requestPath); // a request left from before boot was not made to this boot
 	Timer.repeat(() => {
 		if (!File.exists(requestPath))
 			return;
-		const file = new File(requestPath);
-		const request = file.read(ArrayBuffer) as ArrayBuffer;
-		file.close();
+		let request: ArrayBuffer;
+		try {
+			const file = new File(requestPath);
+			// An empty file has nothing to read (File.read throws): it is an empty request, which the handler refuses.
+			request = (file.length > 0) ? file.read(ArrayBuffer) as ArrayBuffer : new ArrayBuffer(0);
+			file.close();
+		}
+		catch (error) {
+			trace(`lin pairing: cannot read ${requestPath}: ${(error as Error).message}\n`);
+			request = new ArrayBuffer(0);
+		}
 		File.delete(requestPath);
-		const reply = new File(replyPath, true);
-		reply.write(handler(request));
-		reply.close();
+		const reply = handler(request);
+		File.delete(partialPath);
+		const file = new File(partialPath, true);
+		file.write(reply);
+		file.close();
+		if (!File.rename(partialPath, replyPath))
+			trace(`lin pairing: cannot rename ${partialPath} to ${replyPath}\n`);
 	}, 500);
 }

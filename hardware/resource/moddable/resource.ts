@@ -1,7 +1,11 @@
 /*
- * Resources on the device and on lin: Moddable's Resource, a HostBuffer over
- * the firmware image in flash (memory-mapped on the ESP32-S3), so a model is
- * read in place and never copied into RAM.
+ * Resources on the device and on lin: Moddable's Resource
+ * (modules/files/resource), the same module on both. Its instances are host
+ * objects holding a petrified (read-only) host buffer over the resource's
+ * bytes in the firmware image: on the ESP32-S3 memory-mapped flash, so a
+ * model is read in place and never copied into RAM; on lin the app's shared
+ * library. A Resource is not an ArrayBuffer, and XS has no HostBuffer global:
+ * code that takes one must accept host objects (see hardware/inference).
  */
 import Resource from "Resource";
 
