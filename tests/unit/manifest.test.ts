@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { matchPlatform, resolveManifest } from "../../tools/build/manifest.js";
 import { projectRoot } from "../../tools/build/firmware.js";
 
+const manifest = join(projectRoot, "manifest.json");
+
 test("the simulator platform maps every hardware module to its sim implementation", () => {
-	const resolution = resolveManifest(join(projectRoot, "manifest.json"), "doorward-sim");
+	const resolution = resolveManifest(manifest, "doorward-sim");
 	for (const name of ["camera", "button", "motion", "status", "provisioning"])
 		assert.match(resolution.modules.get(`hardware/${name}`) ?? "", new RegExp(`hardware/${name}/sim/${name}\\.ts$`));
 	assert.match(resolution.modules.get("embedded:io/socket/tcp") ?? "", /hardware\/net\/sim\/tcp\.ts$/);
@@ -51,4 +53,23 @@ test("broken manifests are refused with the file and the reason", () => {
 	assert.throws(() => resolveManifest(refused, "doorward-sim"), /platform doorward-sim: unsupported/);
 	const preload = project(JSON.stringify({ modules: {}, preload: ["ghost"] }));
 	assert.throws(() => resolveManifest(preload, "doorward-sim"), /preload names ghost/);
+});
+
+test("build settings, platform includes and config merge as mcconfig merges them", () => {
+	const root = project(JSON.stringify({
+		build: { "VARIANT ?=": "plain" },
+		config: { a: 1, nested: { x: 1, y: 1 } },
+		platforms: { "dev/*": { include: ["./$(SUBPLATFORM)/$(VARIANT).json"], config: { nested: { y: 2 } } } },
+	}), {
+		"board/plain.json": JSON.stringify({ modules: { m: "./plain" }, config: { a: 2, nested: { x: 3 } } }),
+		"board/fancy.json": JSON.stringify({ modules: { m: "./fancy" } }),
+		"board/plain.ts": "", "board/fancy.ts": "",
+	});
+	const plain = resolveManifest(root, "dev/board");
+	assert.match(plain.modules.get("m") ?? "", /board\/plain\.ts$/);
+	// The included manifest merges first, then the including one, then its platform block.
+	assert.deepEqual(plain.config, { a: 1, nested: { x: 1, y: 2 } });
+	assert.match(resolveManifest(root, "dev/board", { VARIANT: "fancy" }).modules.get("m") ?? "", /board\/fancy\.ts$/, "a ?= setting takes the shell's value");
+	const unset = project(JSON.stringify({ include: "./$(NOWHERE)/manifest.json" }));
+	assert.throws(() => resolveManifest(unset, "doorward-sim"), /include: "\.\/\$\(NOWHERE\)\/manifest\.json": \$\(NOWHERE\) is not set/);
 });
