@@ -1,15 +1,18 @@
 /*
- * The manifest resolver, on the real manifest.json and on broken ones.
+ * The manifest resolver, on the real manifest.json and on broken ones; and
+ * the device's release build: what its module list holds, and what not.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { matchPlatform, resolveManifest } from "../../tools/build/manifest.js";
 import { projectRoot } from "../../tools/build/firmware.js";
 
 const manifest = join(projectRoot, "manifest.json");
+const device = "esp32/xiao_esp32s3_sense";
+const fromRoot = (path: string) => relative(projectRoot, path);
 
 test("the simulator platform maps every hardware module to its sim implementation", () => {
 	const resolution = resolveManifest(manifest, "doorward-sim");
@@ -53,6 +56,63 @@ test("broken manifests are refused with the file and the reason", () => {
 	assert.throws(() => resolveManifest(refused, "doorward-sim"), /platform doorward-sim: unsupported/);
 	const preload = project(JSON.stringify({ modules: {}, preload: ["ghost"] }));
 	assert.throws(() => resolveManifest(preload, "doorward-sim"), /preload names ghost/);
+});
+
+/** The development builds' modules: the interim configuration path, which takes a TLS key from outside. */
+const developmentOnly = [/^src\/device\/interim\/development\.ts$/, /^hardware\/provisioning\/esp32\/development\.ts$/];
+
+test("the device's release build, the default, contains no development module and no Wi-Fi credentials", () => {
+	const byDefault = resolveManifest(manifest, device);
+	const release = resolveManifest(manifest, device, { DOORWARD_BUILD: "release" });
+	assert.deepEqual([...byDefault.modules], [...release.modules], "DOORWARD_BUILD defaults to release");
+	const files = [...release.modules.values()].map(fromRoot);
+	for (const pattern of developmentOnly)
+		assert.ok(!files.some((file) => pattern.test(file)), `no ${pattern} in ${files.join(" ")}`);
+	assert.ok(!files.some((file) => /\/(lin|sim)\//.test(file)), "no module of lin or of the simulator host");
+	// The production modules, each from its device implementation.
+	const expected: Record<string, string> = {
+		"main": "src/main.ts",
+		"device/interim": "src/device/interim/release.ts",
+		"device/tls-identity": "src/device/tls-identity.ts",
+		"device/configuration": "src/device/configuration.ts",
+		"hardware/provisioning": "hardware/provisioning/esp32/provisioning.ts",
+		"hardware/provisioning/serial": "hardware/provisioning/esp32/serial.ts",
+		"hardware/csr": "hardware/crypto/csr.ts",
+		"hardware/keystore": "hardware/keystore/preference/keystore.ts",
+		"hardware/camera": "hardware/camera/esp32/camera.ts",
+		"hardware/ota": "hardware/ota/esp32/ota.ts",
+		"update/ota": "src/update/ota.ts",
+	};
+	for (const [specifier, file] of Object.entries(expected))
+		assert.equal(fromRoot(release.modules.get(specifier) ?? ""), file, specifier);
+	// Nothing in the image calls the interim path by another name.
+	for (const file of release.modules.values()) {
+		const text = readFileSync(file, "utf8");
+		assert.ok(!/import\s*\{[^}]*\b(requestConfiguration|parseClientCredentials)\b[^}]*\}/.test(text), `${fromRoot(file)} imports the interim path`);
+	}
+	for (const name of ["ssid", "password"])
+		assert.ok(!(name in release.config), `config.${name} is compiled in: ${JSON.stringify(release.config)}`);
+	assert.deepEqual(release.config, { buttonPin: 1, motionPin: 2, statusLedPin: 21 });
+});
+
+test("DOORWARD_BUILD=development gives the device the interim configuration path", () => {
+	const development = resolveManifest(manifest, device, { DOORWARD_BUILD: "development" });
+	assert.equal(fromRoot(development.modules.get("device/interim") ?? ""), "src/device/interim/development.ts");
+	assert.equal(fromRoot(development.modules.get("hardware/provisioning") ?? ""), "hardware/provisioning/esp32/development.ts");
+	assert.equal(fromRoot(development.modules.get("hardware/provisioning/serial") ?? ""), "hardware/provisioning/esp32/serial.ts");
+	const release = resolveManifest(manifest, device);
+	const differ = [...development.modules.keys()].filter((specifier) => development.modules.get(specifier) !== release.modules.get(specifier));
+	assert.deepEqual(differ.sort(), ["device/interim", "hardware/provisioning"], "the variants differ in these modules only");
+	assert.throws(() => resolveManifest(manifest, device, { DOORWARD_BUILD: "production" }), /variants\/production\/manifest\.json: cannot read/);
+});
+
+test("lin and the simulator host are development builds, whatever DOORWARD_BUILD says", () => {
+	for (const platform of ["lin", "doorward-sim"]) {
+		for (const environment of [{}, { DOORWARD_BUILD: "release" }] as Record<string, string>[]) {
+			const resolution = resolveManifest(manifest, platform, environment);
+			assert.equal(fromRoot(resolution.modules.get("device/interim") ?? ""), "src/device/interim/development.ts", platform);
+		}
+	}
 });
 
 test("build settings, platform includes and config merge as mcconfig merges them", () => {
