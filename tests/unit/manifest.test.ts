@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { matchPlatform, resolveManifest } from "../../tools/build/manifest.js";
@@ -113,6 +113,41 @@ test("lin and the simulator host are development builds, whatever DOORWARD_BUILD
 			assert.equal(fromRoot(resolution.modules.get("device/interim") ?? ""), "src/device/interim/development.ts", platform);
 		}
 	}
+});
+
+/** The lines of README.md, docs/ and the board and variant READMEs that run mcconfig for the device. */
+function deviceBuildCommands(): { file: string; line: string }[] {
+	const files = ["README.md", "variants/README.md"];
+	const walk = (folder: string): void => {
+		for (const name of readdirSync(join(projectRoot, folder), { withFileTypes: true })) {
+			if (name.isDirectory())
+				walk(join(folder, name.name));
+			else if (name.name.endsWith(".md"))
+				files.push(join(folder, name.name));
+		}
+	};
+	walk("docs");
+	for (const board of readdirSync(join(projectRoot, "hardware", "boards")))
+		if (existsSync(join(projectRoot, "hardware", "boards", board, "README.md")))
+			files.push(join("hardware", "boards", board, "README.md"));
+	return files.flatMap((file) => readFileSync(join(projectRoot, file), "utf8").split("\n")
+		.filter((line) => /\bmcconfig\b.*-p esp32\//.test(line))
+		.map((line) => ({ file, line: line.trim() })));
+}
+
+test("every device build command in the documentation is the release one, or says it is the development build", () => {
+	const commands = deviceBuildCommands();
+	assert.ok(commands.length > 0);
+	for (const { file, line } of commands) {
+		const debug = /\s-d[nxl]?\b|\s-i\b|\bssid=|\bpassword=/.test(line);
+		if (debug)
+			assert.match(line, /DOORWARD_BUILD=development/, `${file}: a debug build must be named the development build: ${line}`);
+		else if (!/DOORWARD_BUILD=development/.test(line))
+			assert.doesNotMatch(line, /DOORWARD_BUILD=/, `${file}: the release build needs no DOORWARD_BUILD: ${line}`);
+	}
+	const release = "mcconfig -m -p esp32/xiao_esp32s3_sense -t build";
+	for (const file of ["README.md", "docs/porting.md"])
+		assert.ok(commands.some((command) => (command.file === file) && command.line.startsWith(release)), `${file} gives the release command: ${release}`);
 });
 
 test("build settings, platform includes and config merge as mcconfig merges them", () => {
