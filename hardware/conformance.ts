@@ -32,7 +32,9 @@ export type Platforms = [
 	Implements<typeof MotionContract, typeof LinMotion>,
 	Implements<typeof import("hardware/status"), typeof import("./status/lin/status")>,
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/sim/provisioning")>,
-	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/esp32/provisioning")>,
+	// The device's release module has no interim configuration channel (provisioning.d.ts).
+	Implements<Pick<typeof import("hardware/provisioning"), "onPairingRequest">, typeof import("./provisioning/esp32/provisioning")>,
+	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/esp32/development")>,
 	Implements<typeof import("hardware/provisioning"), typeof import("./provisioning/lin/provisioning")>,
 	Implements<typeof import("hardware/keystore"), typeof import("./keystore/sim/keystore")>,
 	Implements<typeof import("hardware/ota"), typeof import("./ota/sim/ota")>,
@@ -46,4 +48,7 @@ export type Platforms = [
 	Implements<typeof import("hardware/image"), typeof import("./image/esp32/image")>,
 	Implements<typeof import("hardware/resource"), typeof import("./resource/sim/resource")>,
 	Implements<typeof import("hardware/resource"), typeof import("./resource/moddable/resource")>,
+	// Not hardware, but chosen the same way: the build variants of device/interim.
+	Implements<typeof import("device/interim"), typeof import("../src/device/interim/release")>,
+	Implements<typeof import("device/interim"), typeof import("../src/device/interim/development")>,
 ];

@@ -1,6 +1,7 @@
 /*
  * Boot: configuration, identity, then the pipeline. A device with no
- * configuration asks for one on its provisioning channel and stores it.
+ * configuration waits for the factory to provision it (a development build
+ * also asks for one on its provisioning channel: device/interim).
  */
 import Flash from "flash";
 import MqttClient from "mqtt/client";
@@ -11,12 +12,12 @@ import Doorbell from "pipeline/doorbell";
 import Publisher from "pipeline/publisher";
 import Triggers from "pipeline/triggers";
 import { endToEndSealer } from "pipeline/sealer";
-import { loadConfiguration, parseClientCredentials, parseConfiguration, storeConfiguration } from "device/configuration";
+import { loadConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
 import type { Identity } from "device/identity";
 import { loadOrCreateKeys } from "device/keys";
-import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey, tlsClientKey, tlsKeyEntry } from "device/tls-identity";
+import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey } from "device/tls-identity";
 import type { FactoryRequest, FactoryReply } from "device/tls-identity";
 import type { DeviceKeys } from "device/keys";
 import { addRecipient, loadRecipients, removeRecipient } from "device/recipients";
@@ -26,12 +27,12 @@ import Counter from "store/counter";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
 import { FlashOutbox } from "store/flash-outbox";
-import { onPairingRequest, requestConfiguration } from "hardware/provisioning";
+import { clientKey, firstConfiguration } from "device/interim";
+import { onPairingRequest } from "hardware/provisioning";
 import { now } from "hardware/clock";
 import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
-import { readRecord, writeRecord } from "store/record";
+import { readRecord } from "store/record";
 import { Sectors } from "store/layout";
-import { write } from "hardware/keystore";
 import { show } from "hardware/status";
 import resource from "hardware/resource";
 import { installFactoryRoot, onOutcome, selfTest, serveUpdates } from "update/ota";
@@ -54,30 +55,12 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 		return stored;
 	show("provisioning");
 	log.info("no configuration: waiting for provisioning");
-	for (;;) {
-		// The factory provisions over the local channel (device/tls-identity);
-		// a configuration message on the provisioning channel is the interim path.
-		const arrived = await Promise.race([provisioned, requestConfiguration()]);
-		if (!(arrived instanceof ArrayBuffer)) {
-			log.info("provisioned by the factory: configuration and certificate stored, provisioning locked");
-			return arrived;
-		}
-		const message = new Uint8Array(arrived);
-		try {
-			const configuration = parseConfiguration(message);
-			const credentials = parseClientCredentials(message);
-			if (credentials) {
-				writeRecord(flash, clientCertificateSector, utf8Encode(credentials.certificate));
-				write(tlsKeyEntry, utf8Encode(credentials.key));
-			}
-			storeConfiguration(flash, configuration);
-			log.info("configuration stored");
-			return configuration;
-		}
-		catch (error) {
-			log.error(`provisioning refused: ${(error as Error).message}`);
-		}
-	}
+	// The factory provisions over the local channel (device/tls-identity); a
+	// development build also has the interim path (device/interim).
+	return firstConfiguration(flash, provisioned.then((configuration) => {
+		log.info("provisioned by the factory: configuration and certificate stored, provisioning locked");
+		return configuration;
+	}));
 }
 
 /** Pairing, on the local channel only: adds (or removes) a phone as a reader of every later event. */
@@ -137,7 +120,7 @@ function tlsOptions(flash: FlashRegion, configuration: Configuration): ClientOpt
 		return undefined;
 	const certificate = readRecord(flash, clientCertificateSector);
 	const [ca] = pemBlocks(tls.ca);
-	const key = certificate ? tlsClientKey() : undefined;
+	const key = certificate ? clientKey() : undefined;
 	if (!certificate || !key)
 		return { ca, serverName: tls.serverName };
 	return { ca, serverName: tls.serverName, certificates: pemBlocks(utf8Decode(certificate)), key };

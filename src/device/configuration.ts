@@ -77,24 +77,6 @@ function optionalTls(broker: Record<string, unknown>): { tls?: { ca: string; ser
 	};
 }
 
-/** The device's TLS client identity, which arrives with the configuration and is kept apart from it. */
-export interface ClientCredentials {
-	readonly certificate: string;
-	readonly key: string;
-}
-
-/** Takes the client certificate and key out of a configuration message, if it has them. */
-export function parseClientCredentials(bytes: Uint8Array): ClientCredentials | undefined {
-	const json = JSON.parse(utf8Decode(bytes));
-	const tls = json?.broker?.tls;
-	if ((tls?.certificate === undefined) && (tls?.key === undefined))
-		return undefined;
-	return Object.freeze({
-		certificate: field<string>(tls.certificate, "broker.tls.certificate", pem("CERTIFICATE")),
-		key: field<string>(tls.key, "broker.tls.key", pem("")),
-	});
-}
-
 /** The largest frame privacy zones are applied to: 3.7 MB decoded. */
 const maxMaskedPixels = 1280 * 960;
 

@@ -32,7 +32,7 @@ import { parseConfiguration, storeConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import type { Identity } from "device/identity";
 import type { DeviceKeys } from "device/keys";
-import { pemBlocks, toHex, toPem, utf8Decode, utf8Encode } from "util/bytes";
+import { pemBlocks, toHex, toPem, utf8Encode } from "util/bytes";
 
 /** The keystore entry of the TLS private key (src/main.ts reads it for the broker). */
 export const tlsKeyEntry = "tls-key";
@@ -40,7 +40,10 @@ export const tlsKeyEntry = "tls-key";
 export const clientCertificateSector = Sectors.clientCertificate;
 const lockSector = Sectors.provisioningLock;
 
-/** Whether a stored key is ours (PKCS#8 DER) rather than a PEM text written by the interim configuration path. */
+/**
+ * Whether a stored key is ours (PKCS#8 DER) rather than a PEM text that a
+ * development build's interim configuration path wrote (device/interim).
+ */
 const isDer = (key: Uint8Array) => key.length > 0 && key[0] === 0x30;
 
 /**
@@ -60,15 +63,17 @@ export function loadOrCreateTlsKey(): { created: boolean } {
 	return { created: true };
 }
 
-/** The private key for the TLS socket's clientKey (DER), or undefined; the caller wipes it once the socket has it. */
+/**
+ * The key the device made, for the TLS socket's clientKey (DER), or
+ * undefined; the caller wipes it once the socket has it. A key that came in
+ * from outside is not returned: only a development build reads that one.
+ */
 export function tlsClientKey(): Uint8Array | undefined {
 	const key = read(tlsKeyEntry);
 	if (!key || isDer(key))
 		return key;
-	// A key that came in PEM with an interim configuration message.
-	const [der] = pemBlocks(utf8Decode(key));
 	wipe(key);
-	return der;
+	return undefined;
 }
 
 export function provisioningLocked(flash: FlashRegion): boolean {

@@ -1,15 +1,25 @@
 /*
  * Reads manifest.json the way Moddable's mcconfig does, for one platform:
- * which file implements each module specifier, and which C files are linked.
+ * which file implements each module specifier, which C files are linked,
+ * and the "config" the build compiles in (mc/config).
  *
  * Followed from mcconfig (tools/mcmanifest.js in the Moddable SDK):
- * - "include" manifests merge in order; "$(MODDABLE)/..." ones are the SDK's
- *   own modules, which the simulator host replaces, so they are skipped here;
+ * - "include" manifests, then those of the matching platform block, merge
+ *   depth first, before the manifest that includes them; paths that start
+ *   with a variable ("$(MODDABLE)/...") are the SDK's own, which the
+ *   simulator host replaces, so they are skipped here;
+ * - "$(NAME)" in a path is PLATFORM, SUBPLATFORM, FULLPLATFORM, a "build"
+ *   setting of a manifest read so far, or else the shell's variable; a
+ *   "NAME ?=" build setting takes the shell's value when it has one
+ *   (`environment` stands for the shell here);
  * - a `platforms` key matches exactly, or as "name/*" by prefix; the first
  *   match in JSON order wins, and "..." applies only when nothing matched;
  * - a module entry names files by path without extension: `.ts`/`.js` is the
  *   module, `.c` is compiled in, `.d.ts` is typings only; "*" and "dir/*"
- *   name every file of a folder by its base name.
+ *   name every file of a folder by its base name;
+ * - "config" objects merge member by member, later manifests winning. The
+ *   SDK's manifests are not read, so their config is not in `config`, nor
+ *   are mcconfig's command-line settings (ssid=...).
  * Our own setting, which mcconfig ignores: a platform block's "link" lists
  * the system libraries its C files need ("mbedcrypto" for -lmbedcrypto).
  */
@@ -33,6 +43,8 @@ export interface Resolution {
 	/** custom settings of the platform block (for the simulator: "partitions") */
 	readonly settings: Readonly<Record<string, unknown>>;
 	readonly preload: readonly string[];
+	/** the merged "config" of our manifests: what mc/config holds, less the SDK's and the command line's */
+	readonly config: Readonly<Record<string, unknown>>;
 }
 
 type Json = Record<string, unknown>;
@@ -43,6 +55,11 @@ interface Collected {
 	libraries: Set<string>;
 	settings: Record<string, unknown>;
 	preload: string[];
+	config: Json;
+	/** mcconfig's environment: the platform variables and the "build" settings read so far */
+	variables: Record<string, string>;
+	/** the shell's variables, for "NAME ?=" settings and names nothing else sets */
+	shell: Readonly<Record<string, string>>;
 }
 
 function readManifest(file: string): Json {
@@ -117,6 +134,45 @@ function addFiles(collected: Collected, file: string, where: string, specifier: 
 	}
 }
 
+/** `path` with its "$(NAME)" variables replaced, as mcconfig's resolveVariable does. */
+function expand(collected: Collected, file: string, where: string, path: string): string {
+	return path.replace(/\$\(([^)]+)\)/g, (_match, name: string) => {
+		const value = collected.variables[name] ?? collected.shell[name];
+		if (value === undefined)
+			throw new ManifestError(file, `${where}: "${path}": $(${name}) is not set`);
+		return value;
+	});
+}
+
+/** A "build" object's string settings into the variables; "NAME ?=" takes the shell's value if it has one. */
+function collectBuild(collected: Collected, file: string, build: unknown, where: string): void {
+	if (build === undefined)
+		return;
+	if ((typeof build !== "object") || (build === null) || Array.isArray(build))
+		throw new ManifestError(file, `${where}: expected an object`);
+	for (const [key, value] of Object.entries(build as Json)) {
+		if (typeof value !== "string")
+			continue;
+		const name = key.endsWith(" ?=") ? key.slice(0, -3) : key;
+		const shell = key.endsWith(" ?=") ? collected.shell[name] : undefined;
+		collected.variables[name] = shell ?? (value.startsWith("$(") ? value : expand(collected, file, `${where}["${key}"]`, value));
+	}
+}
+
+function mergeConfig(target: Json, source: unknown, file: string, where: string): void {
+	if (source === undefined)
+		return;
+	if ((typeof source !== "object") || (source === null) || Array.isArray(source))
+		throw new ManifestError(file, `${where}: expected an object`);
+	for (const [name, value] of Object.entries(source as Json)) {
+		const current = target[name];
+		if ((typeof current === "object") && (current !== null) && !Array.isArray(current) && (typeof value === "object") && (value !== null) && !Array.isArray(value))
+			mergeConfig(current as Json, value, file, `${where}.${name}`);
+		else
+			target[name] = ((typeof value === "object") && (value !== null)) ? structuredClone(value) : value;
+	}
+}
+
 function collectModules(collected: Collected, file: string, modules: unknown, where: string): void {
 	if (modules === undefined)
 		return;
@@ -126,9 +182,10 @@ function collectModules(collected: Collected, file: string, modules: unknown, wh
 	for (const [key, value] of Object.entries(modules as Json)) {
 		if (key === "~")
 			continue;
-		for (const path of asList(value, file, `${where}["${key}"]`)) {
-			if (path.startsWith("$("))
+		for (const written of asList(value, file, `${where}["${key}"]`)) {
+			if (written.startsWith("$("))
 				continue; // the SDK's own modules: not part of the simulator host
+			const path = expand(collected, file, `${where}["${key}"]`, written);
 			const full = resolve(folder, path);
 			if (path.endsWith("/*")) {
 				const dir = full.slice(0, -2);
@@ -154,46 +211,64 @@ function collect(collected: Collected, file: string, platform: string, seen: Set
 		throw new ManifestError(file, "included twice");
 	seen.add(file);
 	const manifest = readManifest(file);
-	if (manifest.include !== undefined) {
-		for (const path of asList(manifest.include, file, "include")) {
-			if (!path.startsWith("$("))
-				collect(collected, resolve(dirname(file), path), platform, seen);
-		}
+	if (typeof manifest.error === "string")
+		throw new ManifestError(file, manifest.error);
+	if ((manifest.platforms !== undefined) && ((typeof manifest.platforms !== "object") || (manifest.platforms === null)))
+		throw new ManifestError(file, "platforms: expected an object");
+	const block = (manifest.platforms === undefined) ? undefined : matchPlatform(manifest.platforms as Json, platform);
+	const where = `platforms["${platform}"]`;
+	if (block && (typeof block.error === "string"))
+		throw new ManifestError(file, `platform ${platform}: ${block.error}`);
+
+	// As mcconfig's parseManifest: the build settings, the manifest's own and
+	// its platform's, then the includes (the platform's after the others).
+	collectBuild(collected, file, manifest.build, "build");
+	collectBuild(collected, file, block?.build, `${where}.build`);
+	const includes = [
+		...((manifest.include === undefined) ? [] : asList(manifest.include, file, "include").map((path) => ({ path, where: "include" }))),
+		...((block?.include === undefined) ? [] : asList(block.include, file, `${where}.include`).map((path) => ({ path, where: `${where}.include` }))),
+	];
+	for (const include of includes) {
+		if (!include.path.startsWith("$("))
+			collect(collected, resolve(dirname(file), expand(collected, file, include.where, include.path)), platform, seen);
 	}
+
 	collectModules(collected, file, manifest.modules, "modules");
 	if (manifest.preload !== undefined)
 		collected.preload.push(...asList(manifest.preload, file, "preload"));
-	if (manifest.platforms === undefined)
-		return;
-	if ((typeof manifest.platforms !== "object") || (manifest.platforms === null))
-		throw new ManifestError(file, "platforms: expected an object");
-	const block = matchPlatform(manifest.platforms as Json, platform);
+	mergeConfig(collected.config, manifest.config, file, "config");
 	if (!block)
 		return;
-	if (typeof block.error === "string")
-		throw new ManifestError(file, `platform ${platform}: ${block.error}`);
-	collectModules(collected, file, block.modules, `platforms["${platform}"].modules`);
+	collectModules(collected, file, block.modules, `${where}.modules`);
 	if (block.preload !== undefined)
-		collected.preload.push(...asList(block.preload, file, `platforms["${platform}"].preload`));
+		collected.preload.push(...asList(block.preload, file, `${where}.preload`));
+	mergeConfig(collected.config, block.config, file, `${where}.config`);
 	if (block.link !== undefined) {
-		for (const library of asList(block.link, file, `platforms["${platform}"].link`)) {
+		for (const library of asList(block.link, file, `${where}.link`)) {
 			if (!/^[A-Za-z0-9_+.-]+$/.test(library))
-				throw new ManifestError(file, `platforms["${platform}"].link: "${library}" is not a library name`);
+				throw new ManifestError(file, `${where}.link: "${library}" is not a library name`);
 			collected.libraries.add(library);
 		}
 	}
 	for (const [key, value] of Object.entries(block)) {
-		if (!["modules", "preload", "include", "error", "warning", "link"].includes(key))
+		if (!["modules", "preload", "include", "error", "warning", "link", "build", "config"].includes(key))
 			collected.settings[key] = ((key === "partitions") && (typeof value === "string")) ? resolve(dirname(file), value) : value;
 	}
 }
 
-export function resolveManifest(file: string, platform: string): Resolution {
-	const collected: Collected = { modules: new Map(), natives: new Set(), libraries: new Set(), settings: {}, preload: [] };
+/**
+ * Resolves `file` for `platform` ("esp32/xiao_esp32s3_sense", "lin",
+ * "doorward-sim"). `environment` stands for the shell's variables that
+ * mcconfig would read, e.g. { DOORWARD_BUILD: "development" }.
+ */
+export function resolveManifest(file: string, platform: string, environment: Readonly<Record<string, string>> = {}): Resolution {
+	const [name, sub] = platform.split("/");
+	const variables: Record<string, string> = { PLATFORM: name, FULLPLATFORM: platform, ...(sub ? { SUBPLATFORM: sub } : {}) };
+	const collected: Collected = { modules: new Map(), natives: new Set(), libraries: new Set(), settings: {}, preload: [], config: {}, variables, shell: environment };
 	collect(collected, resolve(file), platform, new Set());
 	for (const specifier of collected.preload) {
 		if (!collected.modules.has(specifier) && !specifier.includes("*"))
 			throw new ManifestError(file, `preload names ${specifier}, which no module entry provides for ${platform}`);
 	}
-	return { modules: collected.modules, natives: [...collected.natives], libraries: [...collected.libraries], settings: collected.settings, preload: collected.preload };
+	return { modules: collected.modules, natives: [...collected.natives], libraries: [...collected.libraries], settings: collected.settings, preload: collected.preload, config: collected.config };
 }
