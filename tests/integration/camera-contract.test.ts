@@ -2,8 +2,12 @@
  * Runs tests/xs/camera-contract.ts in the XS host with a world on the bridge
  * that streams numbered frames while the camera is on: the simulator's
  * camera must be as strict as the device's (Moddable's esp32 camera module).
+ * Again in the host built with AddressSanitizer: frames.c frees the driver's
+ * records under frames the firmware may still hold.
  */
 import { test } from "node:test";
+import { existsSync } from "node:fs";
+import { sanitizedHost } from "../../tools/build/firmware.js";
 import { runXsModule } from "../support/xs-run.js";
 import type { XsWorld } from "../support/xs-run.js";
 import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
@@ -38,3 +42,7 @@ const world: XsWorld = (send) => {
 };
 
 test("XS: the simulator's camera holds to the device's contract", (t) => runXsModule(t, "tests/camera-contract", [], 120000, undefined, undefined, world));
+
+const host = sanitizedHost();
+const skip = existsSync(host) ? false : `${host} is missing: npm test builds it (npx doorward build --sanitized)`;
+test("XS, sanitized host: the simulator's camera holds to the device's contract", { skip }, (t) => runXsModule(t, "tests/camera-contract", [], 300000, undefined, host, world));

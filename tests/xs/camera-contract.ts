@@ -127,6 +127,23 @@ test("hardware/camera copies each frame and closes it: more frames than the driv
 	camera.close();
 });
 
+test("closing the camera detaches the frames still held; the garbage collector then frees it all", async () => {
+	const { camera, readable } = open();
+	camera.start();
+	await readable();
+	const frame = camera.read() as DisposableFrame;
+	camera.close();
+	throws(() => new Uint8Array(frame).slice(), /detached/, "a frame held past the camera's close()");
+	frame.close();
+	host.memory(); // a collection, with the camera and its frame unreachable once this returns
+	const again = open();
+	again.camera.start();
+	await again.readable();
+	ok(again.camera.read() !== undefined, "a new camera after the old one was collected");
+	again.camera.close();
+	host.memory();
+});
+
 test("a closed camera cannot be read, started or stopped; closing it again does nothing", () => {
 	const { camera } = open();
 	camera.close();

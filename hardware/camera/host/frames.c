@@ -32,6 +32,8 @@ typedef struct {
 	uint32_t length;
 	uint32_t id;
 	int state;
+	/* The host buffer the firmware holds (a GC root while held), for stop() to detach. */
+	xsSlot frame;
 } FrameRecord;
 
 typedef struct {
@@ -39,6 +41,17 @@ typedef struct {
 	FrameRecord records[FRAME_RECORDS];
 } Frames;
 
+/* A held record's frame is detached and no longer kept alive here. */
+static void framesRelease(xsMachine *the, FrameRecord *record)
+{
+	if (record->state != RecordHeld)
+		return;
+	xsmcSetHostBuffer(record->frame, NULL, 0);
+	xsForget(record->frame);
+}
+
+/* Only for records that no frame holds: the destructor has no machine to release them with
+ * (and runs only once no frame is left: each frame's `camera` keeps its camera alive). */
 static void framesFree(FrameRecord *record)
 {
 	free(record->data);
@@ -133,6 +146,8 @@ void xs_frames_read(xsMachine *the)
 	xsmcSetInteger(xsVar(1), oldest->length);
 	xsmcDefine(xsResult, xsID("byteLength"), xsVar(1), xsDontDelete | xsDontSet);
 	xsmcPetrifyHostBuffer(xsResult);
+	oldest->frame = xsResult;
+	xsRemember(oldest->frame);
 	oldest->state = RecordHeld;
 }
 
@@ -158,7 +173,7 @@ void xs_frames_close(xsMachine *the)
 	for (int i = 0; i < FRAME_RECORDS; i++) {
 		FrameRecord *record = &frames->records[i];
 		if ((record->state == RecordHeld) && (record->data == data)) {
-			xsmcSetHostBuffer(xsThis, NULL, 0);
+			framesRelease(the, record);
 			framesFree(record);
 			return;
 		}
@@ -166,14 +181,12 @@ void xs_frames_close(xsMachine *the)
 	xsUnknownError("unknown buffer");
 }
 
-/* camera: clear(...held frames): every record is freed, and the frames still held are detached first */
+/* camera: clear(): every record is freed, and the frames still held are detached first */
 void xs_frames_clear(xsMachine *the)
 {
 	Frames *frames = framesOf(the, &xsThis);
-	for (xsIntegerValue i = 0; i < xsmcArgc; i++) {
-		if (xsmcGetHostData(xsArg(i)))
-			xsmcSetHostBuffer(xsArg(i), NULL, 0);
-	}
-	for (int i = 0; i < FRAME_RECORDS; i++)
+	for (int i = 0; i < FRAME_RECORDS; i++) {
+		framesRelease(the, &frames->records[i]);
 		framesFree(&frames->records[i]);
+	}
 }

@@ -63,14 +63,10 @@ function integer(value: unknown): number {
 
 const formats = Object.freeze(["number", "buffer", "string", "socket/tcp", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "buffer/disposable"]);
 
-/** The frames each camera has handed out and that are not closed yet, for stop() to detach. */
-const held = new WeakMap<object, Set<object>>();
-
 /** camera.js's DisposableHostBuffer: frames.c makes the instances, host buffers with this prototype. */
 class DisposableHostBuffer {
 	close(): void {
 		native("xs_frames_close").call(this);
-		held.get((this as unknown as DisposableFrame).camera)?.delete(this);
 	}
 }
 Object.freeze(DisposableHostBuffer.prototype);
@@ -113,7 +109,6 @@ export class HostCamera extends Native("xs_frames_destructor") {
 		this.#source = source();
 		this.#onReadable = onReadable ?? undefined;
 		this.#disposable = format === "buffer/disposable";
-		held.set(this, new Set());
 		const initial = this.#source.initialFrame?.();
 		if (initial)
 			native("xs_frames_put").call(this, initial);
@@ -157,10 +152,7 @@ export class HostCamera extends Native("xs_frames_destructor") {
 		this.#check();
 		if (!this.#disposable)
 			return native("xs_frames_read").call(this);
-		const frame: DisposableFrame | undefined = native("xs_frames_read").call(this, DisposableHostBuffer.prototype);
-		if (frame)
-			held.get(this)!.add(frame);
-		return frame;
+		return native("xs_frames_read").call(this, DisposableHostBuffer.prototype);
 	}
 
 	close(): void {
@@ -181,9 +173,7 @@ export class HostCamera extends Native("xs_frames_destructor") {
 	}
 
 	#clear(): void {
-		const frames = held.get(this)!;
-		native("xs_frames_clear").call(this, ...frames);
-		frames.clear();
+		native("xs_frames_clear").call(this);
 	}
 
 	#deliver(width: number, height: number, frame: ArrayBuffer): void {
