@@ -6,28 +6,30 @@
 import type CameraContract from "hardware/camera";
 import type ButtonContract from "hardware/button";
 import type MotionContract from "hardware/motion";
-import type SimCamera from "./camera/sim/camera";
-import type DeviceCamera from "./camera/esp32/camera";
+import type SensorContract from "embedded:io/image/in/camera";
+import type Camera from "./camera/moddable/camera";
+import type SimSensor from "./camera/sim/sensor";
+import type LinSensor from "./camera/lin/sensor";
 import type SimButton from "./button/sim/button";
 import type DeviceButton from "./button/esp32/button";
 import type SimMotion from "./motion/sim/motion";
 import type DeviceMotion from "./motion/esp32/motion";
-import type LinCamera from "./camera/lin/camera";
 import type LinButton from "./button/lin/button";
 import type LinMotion from "./motion/lin/motion";
 
 type Implements<Contract, Implementation extends Contract> = Implementation;
 
 export type Platforms = [
-	Implements<typeof CameraContract, typeof SimCamera>,
-	Implements<typeof CameraContract, typeof DeviceCamera>,
+	Implements<typeof CameraContract, typeof Camera>,
+	// The stand-ins for Moddable's camera fit the device's (hardware/camera/esp32/sensor.d.ts).
+	Implements<typeof SensorContract, typeof SimSensor>,
+	Implements<typeof SensorContract, typeof LinSensor>,
 	Implements<typeof ButtonContract, typeof SimButton>,
 	Implements<typeof ButtonContract, typeof DeviceButton>,
 	Implements<typeof MotionContract, typeof SimMotion>,
 	Implements<typeof MotionContract, typeof DeviceMotion>,
 	Implements<typeof import("hardware/status"), typeof import("./status/sim/status")>,
 	Implements<typeof import("hardware/status"), typeof import("./status/esp32/status")>,
-	Implements<typeof CameraContract, typeof LinCamera>,
 	Implements<typeof ButtonContract, typeof LinButton>,
 	Implements<typeof MotionContract, typeof LinMotion>,
 	Implements<typeof import("hardware/status"), typeof import("./status/lin/status")>,

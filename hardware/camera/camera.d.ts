@@ -1,15 +1,17 @@
 /*
  * The camera, as the firmware sees it on every platform: JPEG frames, pushed
  * at the sensor's rate while started. Each platform's camera.ts implements
- * this; the device's wraps Moddable's embedded:io/image/in/camera.
+ * this: hardware/camera/moddable/camera.ts on every platform, over Moddable's
+ * embedded:io/image/in/camera (the device's, or the simulator's and lin's
+ * stand-ins for it).
  */
 declare module "hardware/camera" {
 	export interface CameraOptions {
 		/** Requested size; the sensor snaps it to a size it supports: read width/height back. */
 		width: number;
 		height: number;
-		/** Called when `count` frames are ready to read. */
-		onReadable?: (count: number) => void;
+		/** Called when a frame is ready to read (read() until it returns undefined). */
+		onReadable?: () => void;
 	}
 
 	export default class Camera {

@@ -10,7 +10,11 @@ declare module "hardware/ota" {
 	/** The hardware model release manifests name. */
 	export const hardwareModel: string;
 	export function bootState(): BootState;
-	/** Boots `partition` next, on trial. The caller has written and verified it. */
+	/**
+	 * Boots `partition` (bootState().inactive) next, on trial. The caller has
+	 * written and verified it through the flash module's "nextota", the only
+	 * name by which the device's flash opens that slot.
+	 */
 	export function activate(partition: string, size: number, digest: Uint8Array, securityVersion: number): void;
 	/** The image on trial passed its self-test: keep it, and raise the eFuse security version to its own. */
 	export function confirm(): void;

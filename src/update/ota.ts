@@ -39,6 +39,21 @@ export function installFactoryRoot(flash: FlashRegion, bytes: Uint8Array): Root 
 
 const version = formatVersionString(firmwareVersion);
 
+/**
+ * The slot an update is written to. The device's flash module opens app
+ * slots only by role ("nextota": esp_ota_get_next_update_partition), never by
+ * label; it is the partition bootState() calls inactive, and the one
+ * activate() is then given by label.
+ */
+function openInactiveSlot(label: string): FlashRegion {
+	try {
+		return flashRegion(new Flash("nextota"));
+	}
+	catch (error) {
+		throw new Error(`update: cannot open the inactive slot ${label} (flash "nextota"): ${(error as Error).message}`);
+	}
+}
+
 type Outcome = Record<string, string | number | boolean>;
 
 // Outcomes go to whoever delivered the bundle, and to the owner as sealed
@@ -70,7 +85,8 @@ export function serveUpdates(flash: FlashRegion, deviceId: string): BundleSink {
 		failed = true;
 		installer = undefined;
 		log.warn(`update refused: ${(error as Error).message}`);
-		report({ outcome: "refused", reason: reasonOf(error), version });
+		// The message too: the owner reads why (a slot that cannot be opened is no fault of the bundle).
+		report({ outcome: "refused", reason: reasonOf(error), detail: (error as Error).message, version });
 	};
 	const sink: BundleSink = {
 		chunk(bytes) {
@@ -83,7 +99,7 @@ export function serveUpdates(flash: FlashRegion, deviceId: string): BundleSink {
 					const root = trustedRoot(flash);
 					if (!root)
 						throw new Error("update: no trusted root");
-					installer = new Installer({ root, model: hardwareModel, deviceId, firmwareVersion, securityVersion: bootState().securityVersion, now: now() }, flashRegion(new Flash(state.inactive)));
+					installer = new Installer({ root, model: hardwareModel, deviceId, firmwareVersion, securityVersion: bootState().securityVersion, now: now() }, openInactiveSlot(state.inactive));
 				}
 				installer.push(bytes);
 			}

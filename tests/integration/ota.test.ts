@@ -5,11 +5,15 @@
  * erase of an install, after each of which the device boots a valid image.
  *
  * The bundle reaches the device over the bridge in chunks (the simulator's
- * stand-in for the download); the boot state is the host's (boot.c).
+ * stand-in for the download); the boot state is the host's (boot.c). The
+ * simulator's flash opens only what the device's can ("nextota", never
+ * "ota_0" by label), so an install that passes here opens its slot as the
+ * device must; and a device whose slot cannot be opened refuses the update,
+ * says why, and goes on.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../support/wait.js";
@@ -61,13 +65,14 @@ interface Device {
 	updates: UpdateReport[];
 }
 
-function start(flashPath: string, options: { configuration?: Record<string, unknown>; env?: Record<string, string>; restartEnv?: Record<string, string>; trialTimeoutMs?: number } = {}): Device {
+function start(flashPath: string, options: { configuration?: Record<string, unknown>; env?: Record<string, string>; restartEnv?: Record<string, string>; trialTimeoutMs?: number; partitions?: string } = {}): Device {
 	const log: string[] = [];
 	const statuses: DeviceStatus[] = [];
 	const updates: UpdateReport[] = [];
+	const { partitions, ...rest } = options;
 	const device = new SimulatedDevice({
-		build, flashPath, secretPath: deviceSecretFor(flashPath), onLog: (line) => log.push(line),
-		...options,
+		build: partitions ? { ...build, partitions } : build, flashPath, secretPath: deviceSecretFor(flashPath), onLog: (line) => log.push(line),
+		...rest,
 	});
 	device.on("status", (status: DeviceStatus) => statuses.push(status));
 	device.on("update", (report: UpdateReport) => updates.push(report));
@@ -161,6 +166,46 @@ test("an image that fails its self-test is rolled back by itself; the security v
 	}
 	finally {
 		await rig.device.powerOff();
+		await broker.close();
+	}
+});
+
+test("an update slot that cannot be opened: the update is refused with the reason, sealed to the owner; the device stays online and loses no event", { timeout: 180000 }, async () => {
+	const broker = await startEmbeddedBroker();
+	const folder = mkdtempSync(join(tmpdir(), "doorward-ota-noslot-"));
+	// The board's table without its app slots: "nextota" names a partition that is not there.
+	const partitions = join(folder, "partitions.csv");
+	writeFileSync(partitions, readFileSync(build.partitions, "utf8").split("\n").filter((line) => !/^ota_[01],/.test(line)).join("\n"));
+	const flash = join(folder, "flash.bin");
+	const configuration = { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-test", keepAliveSeconds: 5 };
+	const rig = start(flash, { configuration, partitions });
+	const owner = createPhone("owner");
+	const sealed: ReceivedEvent[] = [];
+	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"), onEvent: (event) => sealed.push(event), onWarning: () => {} });
+	try {
+		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
+		rememberDevice(owner, await rig.device.pair(owner.x25519PublicKey, owner.name));
+		await rig.device.trustRoot(root);
+		rig.device.press();
+		await waitFor("the ring before the update", () => sealed.find((event) => event.kind === "ring"), 30000);
+		rig.device.sendUpdate(nextBundle);
+		const refused = await waitFor("refusal", outcome(rig.updates, "refused"));
+		assert.equal(refused.reason, "error");
+		assert.match(String(refused.detail), /cannot open the inactive slot ota_0 \(flash "nextota"\): .*can't find partition/);
+		assert.ok(rig.log.some((line) => /update refused: update: cannot open the inactive slot ota_0/.test(line)), rig.log.join("\n"));
+		const details = (event: ReceivedEvent) => (event.metadata.details ?? {}) as Record<string, unknown>;
+		const report = await waitFor("the refusal, sealed, at the phone", () => sealed.find((event) => (event.kind === "update") && (details(event).outcome === "refused")), 30000);
+		assert.match(String(details(report).detail), /can't find partition/);
+		await new Promise((resolve) => setTimeout(resolve, 600)); // past the button's debounce
+		rig.device.press();
+		await waitFor("the ring after the update", () => sealed.filter((event) => event.kind === "ring")[1], 30000);
+		assert.equal(rig.device.resets, 0, "no restart");
+		const seqs = sealed.map((event) => event.seq).sort((a, b) => a - b);
+		assert.deepEqual(seqs, seqs.map((_, i) => seqs[0] + i), "every event reached the owner");
+	}
+	finally {
+		await rig.device.powerOff();
+		await phone.close();
 		await broker.close();
 	}
 });

@@ -16,8 +16,12 @@ const fromRoot = (path: string) => relative(projectRoot, path);
 
 test("the simulator platform maps every hardware module to its sim implementation", () => {
 	const resolution = resolveManifest(manifest, "doorward-sim");
-	for (const name of ["camera", "button", "motion", "status", "provisioning"])
+	for (const name of ["button", "motion", "status", "provisioning"])
 		assert.match(resolution.modules.get(`hardware/${name}`) ?? "", new RegExp(`hardware/${name}/sim/${name}\\.ts$`));
+	// The camera is the device's own hardware/camera, over the simulator's stand-in for Moddable's camera.
+	assert.match(resolution.modules.get("hardware/camera") ?? "", /hardware\/camera\/moddable\/camera\.ts$/);
+	assert.match(resolution.modules.get("embedded:io/image/in/camera") ?? "", /hardware\/camera\/sim\/sensor\.ts$/);
+	assert.ok(resolution.natives.some((file) => file.endsWith("hardware/camera/host/frames.c")));
 	assert.match(resolution.modules.get("embedded:io/socket/tcp") ?? "", /hardware\/net\/sim\/tcp\.ts$/);
 	assert.match(resolution.modules.get("pipeline/doorbell") ?? "", /src\/pipeline\/doorbell\.ts$/);
 	assert.ok(resolution.natives.some((file) => file.endsWith("hardware/random/linux/random.c")));

@@ -1,11 +1,25 @@
 /*
- * File-backed NOR flash for the simulator host, with the API of Moddable's
- * ESP32 `flash` module: a partition by name, erase by 4 KiB sector, and writes
- * that can only clear bits, as on the device's SPI flash.
+ * File-backed NOR flash for the simulator host, as strict as Moddable's ESP32
+ * `flash` module (modules/files/flash/flash.js and esp32/flash.c, over
+ * ESP-IDF's esp_partition_read/write/erase_range):
+ *
+ * - new Flash(name) opens "xs" (the first partition of type 0x40, subtype 1),
+ *   "running" (the app partition the boot stage booted), "nextota" (the one
+ *   an update is written to: hostBootNextPartition, as
+ *   esp_ota_get_next_update_partition), or a DATA partition by label. Any
+ *   other name, an app slot's label such as "ota_1" included, throws
+ *   "can't find partition", as on the device.
+ * - erase(sector) erases one 4 KiB sector; read(offset, byteLength) returns
+ *   an ArrayBuffer; write(offset, byteLength, buffer) can only clear bits and
+ *   needs 0 < byteLength <= the buffer's length ("invalid"). Out of the
+ *   partition, each throws as the device does ("erase failed", "read failed",
+ *   "write failed"); so does writing a readonly partition or the running app.
+ * - byteLength is the partition's size, blockSize 4096. Nothing else: the
+ *   firmware uses neither map() nor readString(), and they are not here.
  *
  * The partition table is the board's ESP-IDF partitions.csv (`--partitions`),
- * so the simulator and the device agree on names and sizes. The image file
- * (`--flash`) survives restarts: it is the device's flash chip.
+ * so the simulator and the device agree on names, types and sizes. The image
+ * file (`--flash`) survives restarts: it is the device's flash chip.
  */
 #include "xsmc.h"
 #include "../../sim/host/host.h"
@@ -22,15 +36,23 @@
 #define SECTOR_SIZE 4096
 #define MAX_PARTITIONS 32
 
+#define TYPE_APP 0x00
+#define TYPE_DATA 0x01
+
 typedef struct {
 	char name[17];
+	int type;
+	int subtype;
+	int readonly;
 	uint32_t offset;
 	uint32_t size;
 } Partition;
 
+/* An open partition: `running` is set for the running app, which ESP-IDF refuses to write. */
 typedef struct {
 	uint32_t offset;
 	uint32_t size;
+	int readonly;
 } FlashHandle;
 
 static Partition gPartitions[MAX_PARTITIONS];
@@ -61,6 +83,38 @@ static long parseSize(const char *text)
 	else if ((*end == 'M') || (*end == 'm'))
 		value *= 1024 * 1024, end++;
 	return (*end || (value < 0)) ? -2 : value;
+}
+
+/* A partition's type: "app", "data" or a number (custom types such as 0x40). */
+static int parseType(const char *text)
+{
+	if (!strcmp(text, "app"))
+		return TYPE_APP;
+	if (!strcmp(text, "data"))
+		return TYPE_DATA;
+	long value = parseSize(text);
+	return ((value < 0) || (value > 0xFE)) ? -1 : (int)value;
+}
+
+/* A subtype by ESP-IDF's name for it, or a number; -1 when neither. */
+static int parseSubtype(int type, const char *text)
+{
+	static const struct { int type; const char *name; int value; } names[] = {
+		{ TYPE_APP, "factory", 0x00 }, { TYPE_APP, "test", 0x20 },
+		{ TYPE_DATA, "ota", 0x00 }, { TYPE_DATA, "phy", 0x01 }, { TYPE_DATA, "nvs", 0x02 }, { TYPE_DATA, "coredump", 0x03 },
+		{ TYPE_DATA, "nvs_keys", 0x04 }, { TYPE_DATA, "efuse", 0x05 }, { TYPE_DATA, "undefined", 0x06 },
+		{ TYPE_DATA, "esphttpd", 0x80 }, { TYPE_DATA, "fat", 0x81 }, { TYPE_DATA, "spiffs", 0x82 }, { TYPE_DATA, "littlefs", 0x83 },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((names[i].type == type) && !strcmp(names[i].name, text))
+			return names[i].value;
+	}
+	if ((type == TYPE_APP) && !strncmp(text, "ota_", 4)) {
+		long slot = parseSize(text + 4);
+		return ((slot >= 0) && (slot < 16)) ? 0x10 + (int)slot : -1;
+	}
+	long value = parseSize(text);
+	return ((value < 0) || (value > 0xFE)) ? -1 : (int)value;
 }
 
 static void flashFail(xsMachine *the, const char *format, const char *detail)
@@ -113,7 +167,16 @@ static const char *flashLoad(void)
 			fclose(csv);
 			return "flash: malformed partition table %s";
 		}
+		int type = parseType(fields[1]);
+		int subtype = (type < 0) ? -1 : parseSubtype(type, fields[2]);
+		if (subtype < 0) {
+			fclose(csv);
+			return "flash: malformed partition table %s";
+		}
 		strcpy(gPartitions[count].name, fields[0]);
+		gPartitions[count].type = type;
+		gPartitions[count].subtype = subtype;
+		gPartitions[count].readonly = (fieldCount > 5) && (strstr(fields[5], "readonly") != NULL);
 		gPartitions[count].offset = (uint32_t)offset;
 		gPartitions[count].size = (uint32_t)size;
 		count++;
@@ -216,106 +279,140 @@ int hostFlashErase(uint32_t at)
 	return pwrite(gFlashFd, erased, SECTOR_SIZE, at) == SECTOR_SIZE;
 }
 
-static FlashHandle *flashHandle(xsMachine *the)
+/* ---- the `flash` module's natives (hardware/flash/sim/flash.ts), named as the device's ---- */
+
+static const Partition *findPartition(const char *name, int type, int subtype)
 {
-	FlashHandle *handle = xsmcGetHostData(xsArg(0));
-	if (!handle)
-		xsUnknownError("flash: closed");
-	return handle;
+	for (int i = 0; i < gPartitionCount; i++) {
+		const Partition *partition = &gPartitions[i];
+		if ((type >= 0) && (partition->type != type))
+			continue;
+		if ((subtype >= 0) && (partition->subtype != subtype))
+			continue;
+		if (name && strcmp(partition->name, name))
+			continue;
+		return partition;
+	}
+	return NULL;
 }
 
-static void flashDestructor(void *data)
+void xs_flash_destructor(void *data)
 {
 	free(data);
 }
 
-static void flashCheckRange(xsMachine *the, FlashHandle *handle, xsIntegerValue offset, xsIntegerValue length)
+static FlashHandle *flashThis(xsMachine *the)
 {
-	if ((offset < 0) || (length < 0) || ((uint64_t)offset + (uint64_t)length > handle->size))
-		xsRangeError("flash: %d bytes at offset %d exceed the partition (%u bytes)", (int)length, (int)offset, handle->size);
+	FlashHandle *handle = xsmcGetHostDataValidate(xsThis, (void *)xs_flash_destructor);
+	if (!handle)
+		xsUnknownError("flash: not open");
+	return handle;
 }
 
-/* xs_flash_open(name) -> handle */
-void xs_flash_open(xsMachine *the)
+/* new Flash(name): the names esp32/flash.c knows, resolved as it resolves them. */
+void xs_flash(xsMachine *the)
 {
 	const char *name = xsmcToString(xsArg(0));
+	const Partition *partition = NULL;
+	int running = 0;
 	flashOpen(the);
-	for (int i = 0; i < gPartitionCount; i++) {
-		if (!strcmp(gPartitions[i].name, name)) {
-			FlashHandle *handle = malloc(sizeof(FlashHandle));
-			if (!handle)
-				xsUnknownError("flash: out of memory");
-			handle->offset = gPartitions[i].offset;
-			handle->size = gPartitions[i].size;
-			xsResult = xsNewHostObject(flashDestructor);
-			xsmcSetHostData(xsResult, handle);
-			return;
-		}
+	if (!strcmp(name, "xs"))
+		partition = findPartition(NULL, 0x40, 1);
+	else if (!strcmp(name, "running")) {
+		const char *label = hostBootRunningPartition();
+		partition = label ? findPartition(label, TYPE_APP, -1) : NULL;
+		running = 1;
 	}
-	xsUnknownError("flash: no partition named %s", name);
+	else if (!strcmp(name, "nextota")) {
+		const char *label = hostBootNextPartition();
+		partition = label ? findPartition(label, TYPE_APP, -1) : NULL;
+	}
+	else
+		partition = findPartition(name, TYPE_DATA, -1);
+	if (!partition)
+		xsUnknownError("can't find partition");
+	FlashHandle *handle = malloc(sizeof(FlashHandle));
+	if (!handle)
+		xsUnknownError("flash: out of memory");
+	handle->offset = partition->offset;
+	handle->size = partition->size;
+	/* ESP-IDF refuses writes to a readonly partition, and (CONFIG_SPI_FLASH_DANGEROUS_WRITE)
+	 * to the app it runs from; the device aborts there, the simulator throws. */
+	handle->readonly = partition->readonly || running;
+	xsmcSetHostData(xsThis, handle);
 }
 
-/* xs_flash_size(handle) -> byteLength */
-void xs_flash_size(xsMachine *the)
+/* esp_partition_read/write's bounds: an offset past the end, or a range that ends past it, fails. */
+static int flashInside(FlashHandle *handle, xsIntegerValue offset, xsIntegerValue length)
 {
-	xsmcSetInteger(xsResult, flashHandle(the)->size);
+	return (offset >= 0) && (length >= 0) && ((uint64_t)offset + (uint64_t)length <= handle->size);
 }
 
-/* xs_flash_read(handle, offset, byteLength) -> ArrayBuffer */
+void xs_flash_byteLength(xsMachine *the)
+{
+	xsmcSetInteger(xsResult, flashThis(the)->size);
+}
+
+void xs_flash_blockSize(xsMachine *the)
+{
+	xsmcSetInteger(xsResult, SECTOR_SIZE);
+}
+
+/* read(offset, byteLength) -> ArrayBuffer */
 void xs_flash_read(xsMachine *the)
 {
-	FlashHandle *handle = flashHandle(the);
-	xsIntegerValue offset = xsmcToInteger(xsArg(1));
-	xsIntegerValue length = xsmcToInteger(xsArg(2));
-	flashCheckRange(the, handle, offset, length);
+	FlashHandle *handle = flashThis(the);
+	xsIntegerValue offset = xsmcToInteger(xsArg(0));
+	xsIntegerValue length = xsmcToInteger(xsArg(1));
+	/* The buffer first, as the device makes it: XS itself refuses a negative length. */
 	xsmcSetArrayBuffer(xsResult, NULL, length);
-	void *data;
-	xsUnsignedValue size;
-	xsmcGetBufferWritable(xsResult, &data, &size);
-	if (pread(gFlashFd, data, length, (off_t)handle->offset + offset) != length)
-		xsUnknownError("flash: read failed");
+	if (!flashInside(handle, offset, length))
+		xsUnknownError("read failed");
+	if (length && (pread(gFlashFd, xsmcToArrayBuffer(xsResult), length, (off_t)handle->offset + offset) != length))
+		xsUnknownError("read failed");
 }
 
-/* xs_flash_write(handle, offset, byteLength, buffer): bits can only go from 1 to 0. */
+/* write(offset, byteLength, buffer): bits can only go from 1 to 0. */
 void xs_flash_write(xsMachine *the)
 {
-	FlashHandle *handle = flashHandle(the);
-	xsIntegerValue offset = xsmcToInteger(xsArg(1));
-	xsIntegerValue length = xsmcToInteger(xsArg(2));
+	FlashHandle *handle = flashThis(the);
+	xsIntegerValue offset = xsmcToInteger(xsArg(0));
+	xsIntegerValue length = xsmcToInteger(xsArg(1));
 	void *data;
 	xsUnsignedValue available;
-	flashCheckRange(the, handle, offset, length);
-	xsmcGetBufferReadable(xsArg(3), &data, &available);
-	if ((xsUnsignedValue)length > available)
-		xsRangeError("flash: buffer holds %u bytes, %d requested", available, (int)length);
+	xsmcGetBufferReadable(xsArg(2), &data, &available);
+	if ((length <= 0) || (available < (xsUnsignedValue)length))
+		xsUnknownError("invalid");
+	if (handle->readonly || !flashInside(handle, offset, length))
+		xsUnknownError("write failed");
 	uint8_t chunk[SECTOR_SIZE];
-	if (length)
-		flashMaybeCut((off_t)handle->offset + offset, data, (length < SECTOR_SIZE) ? (uint32_t)length : SECTOR_SIZE, 0);
+	flashMaybeCut((off_t)handle->offset + offset, data, (length < SECTOR_SIZE) ? (uint32_t)length : SECTOR_SIZE, 0);
 	for (xsIntegerValue done = 0; done < length;) {
 		xsIntegerValue part = length - done;
 		if (part > SECTOR_SIZE)
 			part = SECTOR_SIZE;
 		off_t at = (off_t)handle->offset + offset + done;
 		if (pread(gFlashFd, chunk, part, at) != part)
-			xsUnknownError("flash: read failed");
+			xsUnknownError("write failed");
 		for (xsIntegerValue i = 0; i < part; i++)
 			chunk[i] &= ((uint8_t *)data)[done + i];
 		if (pwrite(gFlashFd, chunk, part, at) != part)
-			xsUnknownError("flash: write failed");
+			xsUnknownError("write failed");
 		done += part;
 	}
 }
 
-/* xs_flash_erase(handle, sector) */
+/* erase(sector): one 4 KiB sector, by index within the partition. */
 void xs_flash_erase(xsMachine *the)
 {
-	FlashHandle *handle = flashHandle(the);
-	xsIntegerValue sector = xsmcToInteger(xsArg(1));
-	if ((sector < 0) || ((uint64_t)(sector + 1) * SECTOR_SIZE > handle->size))
-		xsRangeError("flash: sector %d outside the partition", (int)sector);
+	FlashHandle *handle = flashThis(the);
+	xsIntegerValue sector = xsmcToInteger(xsArg(0));
+	if (handle->readonly || (sector < 0) || (((uint64_t)sector + 1) * SECTOR_SIZE > handle->size))
+		xsUnknownError("erase failed");
 	uint8_t erased[SECTOR_SIZE];
-	flashMaybeCut((off_t)handle->offset + (off_t)sector * SECTOR_SIZE, NULL, SECTOR_SIZE, 1);
+	off_t at = (off_t)handle->offset + (off_t)sector * SECTOR_SIZE;
+	flashMaybeCut(at, NULL, SECTOR_SIZE, 1);
 	memset(erased, 0xFF, sizeof(erased));
-	if (pwrite(gFlashFd, erased, SECTOR_SIZE, (off_t)handle->offset + (off_t)sector * SECTOR_SIZE) != SECTOR_SIZE)
-		xsUnknownError("flash: erase failed");
+	if (pwrite(gFlashFd, erased, SECTOR_SIZE, at) != SECTOR_SIZE)
+		xsUnknownError("erase failed");
 }

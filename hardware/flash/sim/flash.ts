@@ -1,60 +1,34 @@
 /*
- * Moddable's `flash` module for the simulator host (see flash.c): a partition
- * of the board's partitions.csv in a file that survives restarts.
+ * Moddable's `flash` module for the simulator host (flash.c): the shape of
+ * modules/files/flash/flash.js, a host object per open partition, with the
+ * ESP32 implementation's names, bounds, errors and NOR semantics.
  */
-import type FlashClass from "flash";
-
-type Handle = object;
-
-function openNative(this: unknown, name: string): Handle {
-	return native("xs_flash_open").call(this, name);
-}
-function sizeNative(this: unknown, handle: Handle): number {
-	return native("xs_flash_size").call(this, handle);
-}
-function readNative(this: unknown, handle: Handle, offset: number, byteLength: number): ArrayBuffer {
-	return native("xs_flash_read").call(this, handle, offset, byteLength);
-}
-function writeNative(this: unknown, handle: Handle, offset: number, byteLength: number, buffer: ArrayBuffer | ArrayBufferView): void {
-	return native("xs_flash_write").call(this, handle, offset, byteLength, buffer);
-}
-function eraseNative(this: unknown, handle: Handle, sector: number): void {
-	return native("xs_flash_erase").call(this, handle, sector);
-}
-
-class Flash {
-	#handle: Handle;
-
+class Flash extends Native("xs_flash_destructor") {
 	constructor(partition: string) {
-		if (typeof partition !== "string")
-			throw new TypeError("flash: the simulator opens partitions by name only");
-		this.#handle = openNative(partition);
+		super();
+		native("xs_flash").call(this, partition);
 	}
 
 	get byteLength(): number {
-		return sizeNative(this.#handle);
+		return native("xs_flash_byteLength").call(this);
 	}
 	get blockSize(): number {
-		return 4096;
-	}
-
-	read(offset: number, byteLength: number): ArrayBuffer {
-		return readNative(this.#handle, offset, byteLength);
-	}
-
-	write(offset: number, byteLength: number, buffer: ArrayBuffer | ArrayBufferView): void {
-		writeNative(this.#handle, offset, byteLength, buffer);
+		return native("xs_flash_blockSize").call(this);
 	}
 
 	erase(sector: number): void {
-		eraseNative(this.#handle, sector);
+		return native("xs_flash_erase").call(this, sector);
 	}
 
-	map(): never {
-		throw new Error("flash: map() is not available in the simulator");
+	read(offset: number, byteLength: number): ArrayBuffer {
+		return native("xs_flash_read").call(this, offset, byteLength);
+	}
+
+	write(offset: number, byteLength: number, buffer: ArrayBuffer | ArrayBufferView): void {
+		return native("xs_flash_write").call(this, offset, byteLength, buffer);
 	}
 }
 
 Object.freeze(Flash.prototype);
 
-export default Flash as unknown as typeof FlashClass;
+export default Flash;

@@ -304,6 +304,22 @@ int hostBootTrial(void)
 	return gTrial;
 }
 
+/* What the flash module's "running" names (esp_ota_get_running_partition): the
+ * booted slot, or NULL when the factory image (the module map) runs, which
+ * lives in no partition here. */
+const char *hostBootRunningPartition(void)
+{
+	return (gBootedSlot <= 1) ? slotName(gBootedSlot) : NULL;
+}
+
+/* What the flash module's "nextota" names (esp_ota_get_next_update_partition):
+ * the slot an update is written to, which is also the one xs_ota_state calls
+ * inactive and the only one xs_ota_activate accepts. */
+const char *hostBootNextPartition(void)
+{
+	return slotName((gBootedSlot == 0) ? 1 : 0);
+}
+
 /* For loader.c: the booted image's modules, or NULL when the factory image runs. */
 int hostImageModule(const char *specifier, const uint8_t **source, uint32_t *length)
 {
@@ -338,7 +354,7 @@ void xs_ota_state(xsMachine *the)
 	xsmcSetNewObject(xsResult);
 	xsmcSetString(xsVar(0), (char *)slotName(gBootedSlot));
 	xsmcSet(xsResult, xsID("running"), xsVar(0));
-	xsmcSetString(xsVar(0), (char *)((gBootedSlot == 0) ? "ota_1" : "ota_0"));
+	xsmcSetString(xsVar(0), (char *)hostBootNextPartition());
 	xsmcSet(xsResult, xsID("inactive"), xsVar(0));
 	xsmcSetBoolean(xsVar(0), gTrial);
 	xsmcSet(xsResult, xsID("trial"), xsVar(0));
@@ -353,7 +369,8 @@ void xs_ota_activate(xsMachine *the)
 {
 	const char *name = xsmcToString(xsArg(0));
 	int slot = !strcmp(name, "ota_0") ? 0 : !strcmp(name, "ota_1") ? 1 : -1;
-	if ((slot < 0) || (slot == gBootedSlot))
+	/* Only the slot that Flash("nextota") wrote: the running one, or a name that is no slot, is refused. */
+	if ((slot < 0) || strcmp(name, hostBootNextPartition()))
 		xsRangeError("ota: %s is not the inactive slot", name);
 	if (gTrial)
 		xsUnknownError("ota: the running image is on trial; confirm it first");

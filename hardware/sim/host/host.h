@@ -57,6 +57,9 @@ int hostFlashErase(uint32_t at);
 /* The boot stage (boot.c): picks the image to run from the otadata record. */
 void hostBoot(void);
 int hostBootTrial(void);
+/* The app partitions the flash module's "running" (NULL: the factory image) and "nextota" name. */
+const char *hostBootRunningPartition(void);
+const char *hostBootNextPartition(void);
 /* 1 and the source if the booted image has `specifier`, 0 if not, -1 when the factory image (module map) runs. */
 int hostImageModule(const char *specifier, const uint8_t **source, uint32_t *length);
 /* When an image on trial must have confirmed itself (ms, monotonic), or < 0. */
