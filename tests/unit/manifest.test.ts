@@ -83,7 +83,7 @@ test("the device's release build, the default, contains no development module an
 		"hardware/provisioning/serial": "hardware/provisioning/esp32/serial.ts",
 		"hardware/csr": "hardware/crypto/csr.ts",
 		"hardware/keystore": "hardware/keystore/preference/keystore.ts",
-		"hardware/camera": "hardware/camera/esp32/camera.ts",
+		"hardware/camera": "hardware/camera/moddable/camera.ts",
 		"hardware/ota": "hardware/ota/esp32/ota.ts",
 		"update/ota": "src/update/ota.ts",
 	};
