@@ -29,14 +29,17 @@ commands:
                  --sanitized, a copy built with ASan and UBSan for the tests)
   phone keygen --out FILE [--name NAME]
                  create a phone identity (the stand-in for the owner's app)
-  pair --phone FILE [--flash FILE] [--fingerprint FP]
+  pair --phone FILE [--flash FILE] [--fingerprint FP] [--reset-device]
                  pair that phone with the simulated device whose flash is FILE
-                 (default out/device.bin); FP is the fingerprint on its label
-  pair --lin --phone FILE [--fingerprint FP] [--timeout SECONDS]
+                 (default out/device.bin); FP is the fingerprint on its label;
+                 --reset-device accepts new keys for a device id the phone
+                 knows with others (and forgets what it opened of it)
+  pair --lin --phone FILE [--fingerprint FP] [--timeout SECONDS] [--reset-device]
                  pair that phone with the firmware running in Moddable's lin
                  simulator (mcsim), through /tmp/doorward-pair.json
-  open --phone FILE EVENT [--out DIR]
-                 verify and decrypt a captured event (event.dwe)
+  open --phone FILE EVENT [--out DIR] [--topic TOPIC]
+                 verify and decrypt a captured event (event.dwe), once: the
+                 phone file remembers it; TOPIC is the MQTT topic it came on
 ${detectUsage}${factoryUsage}${releaseUsage}`;
 
 function say(line: string): void {
@@ -104,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
 			return 0;
 		}
 		case "pair": {
-			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, fingerprint: { type: "string" }, lin: { type: "boolean", default: false }, timeout: { type: "string", default: "10" } }, strict: true });
+			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, fingerprint: { type: "string" }, lin: { type: "boolean", default: false }, timeout: { type: "string", default: "10" }, "reset-device": { type: "boolean", default: false } }, strict: true });
 			if (!values.phone)
 				throw new UsageError("pair: --phone FILE is required");
 			if (values.lin) {
@@ -113,15 +116,15 @@ export async function main(argv: string[]): Promise<number> {
 				const timeoutSeconds = Number(values.timeout);
 				if (!(timeoutSeconds > 0))
 					throw new UsageError(`--timeout ${values.timeout}: expected a number of seconds`);
-				return await pairLin(values.phone, values.fingerprint, say, { timeoutMs: timeoutSeconds * 1000 });
+				return await pairLin(values.phone, values.fingerprint, say, { timeoutMs: timeoutSeconds * 1000, resetDevice: values["reset-device"] });
 			}
-			return await pair(values.phone, values.flash ?? "out/device.bin", values.fingerprint, say);
+			return await pair(values.phone, values.flash ?? "out/device.bin", values.fingerprint, say, values["reset-device"]);
 		}
 		case "open": {
-			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, out: { type: "string" } }, strict: true, allowPositionals: true });
+			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, out: { type: "string" }, topic: { type: "string" } }, strict: true, allowPositionals: true });
 			if (!values.phone || (positionals.length !== 1))
 				throw new UsageError("open: --phone FILE and one EVENT file are required");
-			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`));
+			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`), values.topic, say);
 		}
 		case "detect":
 			return await detectCommand(args, (line) => process.stdout.write(`${line}\n`));

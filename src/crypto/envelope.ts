@@ -1,10 +1,10 @@
 /*
- * The sealed event envelope, version 1 (docs/protocol/events.md is the
+ * The sealed event envelope, version 2 (docs/protocol/events.md is the
  * normative text; this is its implementation on the device).
  *
  *   offset size
- *    0      4  "DWE1"
- *    4      1  version = 1
+ *    0      4  "DWE2"
+ *    4      1  version = 2
  *    5      1  suite = 1: Cobblestone-256, HPKE base(X25519, HKDF-SHA256, AES-256-GCM), Ed25519
  *    6      2  header length H = 93 + 88 R
  *    8     16  device id
@@ -14,7 +14,8 @@
  *   56      4  ciphertext length C
  *   60     32  SHA-256 of the ciphertext
  *   92      1  recipient count R, 1..16
- *   93   88 R  recipients: key id (8) | enc (32) | wrapped clip key (48)
+ *   93   88 R  recipients: key id (8) | enc (32) | wrapped clip key (48);
+ *              key id = SHA-256(device id (16) || phone X25519 key (32))[0, 8)
  *    H     64  Ed25519 signature of "doorward/event/v1" 0x00 || bytes [0, H)
  *   H+64    C  Cobblestone-256 ciphertext of the padded clip
  */
@@ -26,8 +27,9 @@ import { setupSender, Mode, AeadAes256Gcm } from "./hpke";
 import type { KeyPair } from "./hpke";
 import { concat, fromHex, totalLength, utf8Encode } from "util/bytes";
 
-export const magic = utf8Encode("DWE1");
-export const formatVersion = 1;
+// Version 2: the key id became per device (version 1's, a hash of the phone key alone, linked a phone across devices).
+export const magic = utf8Encode("DWE2");
+export const formatVersion = 2;
 export const suiteId = 1;
 export const fixedLength = 93;
 export const recipientLength = 88;
@@ -71,9 +73,16 @@ function id16(hex: string, what: string): Uint8Array {
 	return bytes;
 }
 
-/** The 8-byte key id of a phone: the first 8 bytes of SHA-256 of its X25519 public key. */
-export function keyId(publicKey: Uint8Array): Uint8Array {
-	return digest("SHA-256", publicKey).subarray(0, 8);
+/**
+ * The 8-byte key id under which this device lists a phone: the first 8 bytes
+ * of SHA-256(device id (16 raw bytes) || the phone's X25519 public key). It
+ * differs from device to device, so a phone paired with several devices
+ * shows a different id on each, and brokers cannot link it.
+ */
+export function keyId(deviceId: Uint8Array, publicKey: Uint8Array): Uint8Array {
+	if ((deviceId.length !== 16) || (publicKey.length !== 32))
+		throw new RangeError("envelope: a key id needs a 16-byte device id and a 32-byte phone key");
+	return digest("SHA-256", concat([deviceId, publicKey])).subarray(0, 8);
 }
 
 /** What Cobblestone binds the clip to: this device, this event, its place and time. */
@@ -130,10 +139,11 @@ export function sealEnvelope(header: SealedHeader, clip: readonly Uint8Array[], 
 		head[92] = recipients.length;
 		const aad = head.subarray(0, 92);
 		const info = wrapInfo(header);
+		const deviceId = id16(header.deviceId, "device id");
 		const entries = recipients.map((recipient, index) => {
 			const { enc, context } = setupSender(Mode.Base, AeadAes256Gcm, recipient.publicKey, fixed ? { info, ephemeral: fixed.ephemerals[index] } : { info });
 			try {
-				return concat([keyId(recipient.publicKey), enc, context.seal(aad, clipKey)]);
+				return concat([keyId(deviceId, recipient.publicKey), enc, context.seal(aad, clipKey)]);
 			}
 			finally {
 				context.close();

@@ -1,9 +1,16 @@
 /*
  * The paired phones: the only readers of what the camera sees. Kept in the
  * keystore, so that nobody with the flash chip alone can add a reader.
+ *
+ * On the local channel (pairing, removal, the log) a phone is named by its
+ * phone key fingerprint, the first 8 bytes of SHA-256 of its public key: the
+ * value `doorward phone keygen` prints. It is never in an envelope, whose key
+ * ids are per device (crypto/envelope keyId), so that brokers cannot link a
+ * phone across devices.
  */
 import { read, write } from "hardware/keystore";
-import { maxRecipients, keyId } from "crypto/envelope";
+import { digest } from "hardware/crypto";
+import { maxRecipients } from "crypto/envelope";
 import type { Recipient } from "crypto/envelope";
 import { fromHex, toHex, utf8Decode, utf8Encode } from "util/bytes";
 
@@ -11,6 +18,7 @@ const entry = "recipients";
 
 export interface PairedPhone extends Recipient {
 	readonly name: string;
+	/** The phone key fingerprint (hex): what `remove` takes. Not the key id in envelopes. */
 	readonly keyId: string;
 	readonly pairedAt: number;
 }
@@ -21,6 +29,11 @@ interface Stored {
 	pairedAt: number;
 }
 
+/** The phone key fingerprint: the first 8 bytes of SHA-256 of the phone's X25519 public key, hex. */
+export function phoneKeyFingerprint(publicKey: Uint8Array): string {
+	return toHex(digest("SHA-256", publicKey).subarray(0, 8));
+}
+
 export function loadRecipients(): PairedPhone[] {
 	const stored = read(entry);
 	if (!stored)
@@ -28,7 +41,7 @@ export function loadRecipients(): PairedPhone[] {
 	const list = JSON.parse(utf8Decode(stored)) as Stored[];
 	return list.map((phone) => {
 		const publicKey = fromHex(phone.publicKey);
-		return Object.freeze({ publicKey, name: phone.name, pairedAt: phone.pairedAt, keyId: toHex(keyId(publicKey)) });
+		return Object.freeze({ publicKey, name: phone.name, pairedAt: phone.pairedAt, keyId: phoneKeyFingerprint(publicKey) });
 	});
 }
 
@@ -45,13 +58,13 @@ export function addRecipient(publicKey: Uint8Array, name: string, now: number): 
 	const phones = loadRecipients().filter((phone) => toHex(phone.publicKey) !== toHex(publicKey));
 	if (phones.length >= maxRecipients)
 		throw new RangeError(`pairing: ${maxRecipients} phones are paired already`);
-	phones.push(Object.freeze({ publicKey, name, pairedAt: now, keyId: toHex(keyId(publicKey)) }));
+	phones.push(Object.freeze({ publicKey, name, pairedAt: now, keyId: phoneKeyFingerprint(publicKey) }));
 	const stored: Stored[] = phones.map((phone) => ({ publicKey: toHex(phone.publicKey), name: phone.name, pairedAt: phone.pairedAt }));
 	write(entry, utf8Encode(JSON.stringify(stored)));
 	return phones;
 }
 
-/** Removes a phone by key id; events sealed afterwards exclude it. */
+/** Removes a phone by its phone key fingerprint; events sealed afterwards exclude it. */
 export function removeRecipient(keyIdHex: string): PairedPhone[] {
 	const phones = loadRecipients().filter((phone) => phone.keyId !== keyIdHex);
 	const stored: Stored[] = phones.map((phone) => ({ publicKey: toHex(phone.publicKey), name: phone.name, pairedAt: phone.pairedAt }));

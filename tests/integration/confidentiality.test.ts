@@ -17,8 +17,8 @@ import { loadScene } from "../../tools/sim/scene.js";
 import { defaultScene } from "../../tools/sim/run.js";
 import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
-import { createPhone, rememberDevice, phoneKeys } from "../../tools/phone/identity.js";
-import { openEvent } from "../../tools/phone/open.js";
+import { createPhone, rememberDevice, phoneFingerprint, phoneKeys } from "../../tools/phone/identity.js";
+import { openEvent, parseHeader } from "../../tools/phone/open.js";
 
 const build = simulatorBuild();
 
@@ -50,8 +50,11 @@ test("the broker relays only ciphertext; a removed phone reads nothing new; tamp
 		assert.equal(ownerEvents[0].frames.length, 4);
 		assert.equal(formerEvents[0].eventId, ownerEvents[0].eventId);
 
-		const formerKeyId = (await import("node:crypto")).createHash("sha256").update(Buffer.from(former.x25519PublicKey, "hex")).digest("hex").slice(0, 16);
-		const removed = await device.unpair(formerKeyId);
+		// The local channel names a phone by its key fingerprint; envelopes list it under a per-device key id.
+		const envelopeKeyIds = parseHeader(readFileSync(formerEvents[0].envelope)).header.recipients.map((recipient) => recipient.keyId);
+		assert.deepEqual(new Set(envelopeKeyIds), new Set([owner.devices[formerEvents[0].deviceId].keyId, former.devices[formerEvents[0].deviceId].keyId]));
+		assert.ok(!envelopeKeyIds.includes(phoneFingerprint(former)), "the phone key fingerprint is not in the envelope");
+		const removed = await device.unpair(phoneFingerprint(former));
 		assert.equal(removed.ok, true);
 		await new Promise((resolve) => setTimeout(resolve, 1100));
 		device.press();

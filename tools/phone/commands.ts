@@ -4,10 +4,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createHash } from "node:crypto";
-import { createPhone, loadPhone, phoneKeys, rememberDevice, savePhone, PhoneFileError } from "./identity.js";
-import { openEvent, parseHeader } from "./open.js";
+import { createPhone, loadPhone, phoneFingerprint, rememberDevice, savePhone, PhoneFileError } from "./identity.js";
 import type { OpenedEvent } from "./open.js";
+import { acceptEvent } from "./state.js";
 import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
 import { simulatorBuild } from "../build/firmware.js";
 
@@ -19,9 +18,8 @@ export function keygen(out: string, name: string, say: (line: string) => void): 
 		throw new PhoneFileError(`${file}: exists; refusing to overwrite a phone's private key`);
 	const phone = createPhone(name);
 	savePhone(file, phone);
-	// The key id the device logs when it pairs this phone and puts in each event (crypto/envelope keyId).
-	const keyId = createHash("sha256").update(Buffer.from(phone.x25519PublicKey, "hex")).digest("hex").slice(0, 16);
-	say(`phone ${name}: key id ${keyId}, written to ${file} (mode 0600)`);
+	// Not an envelope key id: those differ per device (SHA-256(device id || key)), and `pair` prints each.
+	say(`phone ${name}: phone key fingerprint ${phoneFingerprint(phone)} (names this phone on a device's local channel; never in an envelope), written to ${file} (mode 0600)`);
 }
 
 /**
@@ -30,7 +28,7 @@ export function keygen(out: string, name: string, say: (line: string) => void): 
  * pairing mode in person). With `fingerprint`, the one on the device's label,
  * a device whose keys do not match it is refused.
  */
-export async function pair(phoneFile: string, flash: string, fingerprint: string | undefined, say: (line: string) => void): Promise<number> {
+export async function pair(phoneFile: string, flash: string, fingerprint: string | undefined, say: (line: string) => void, resetDevice = false): Promise<number> {
 	const phone = loadPhone(phoneFile);
 	const flashPath = resolve(flash);
 	mkdirSync(join(flashPath, ".."), { recursive: true });
@@ -46,9 +44,9 @@ export async function pair(phoneFile: string, flash: string, fingerprint: string
 			device.once("exit", () => reject(new Error("the device stopped while booting")));
 		});
 		const reply = await device.pair(phone.x25519PublicKey, phone.name);
-		const shown = rememberDevice(phone, reply, fingerprint);
+		const shown = rememberDevice(phone, reply, fingerprint, { resetDevice });
 		savePhone(resolve(phoneFile), phone);
-		say(`paired: device ${reply.deviceId}, fingerprint ${shown}, topic id ${reply.topicId}`);
+		say(`paired: device ${reply.deviceId}, fingerprint ${shown}, topic id ${reply.topicId}, this phone's key id in its events ${phone.devices[reply.deviceId!].keyId}`);
 		return 0;
 	}
 	finally {
@@ -56,8 +54,13 @@ export async function pair(phoneFile: string, flash: string, fingerprint: string
 	}
 }
 
-/** Verifies and decrypts a captured event; writes its frames and metadata beside it, or to `out`. */
-export async function open(phoneFile: string, event: string, out: string | undefined, print: (line: string) => void): Promise<number> {
+/**
+ * Verifies and decrypts a captured event; writes its frames and metadata
+ * beside it, or to `out`. What was opened is saved in the phone file first,
+ * so the same event, or an older one, is refused next time as a replay. With
+ * `topic`, the MQTT topic it came on, an event of another device's topic is refused.
+ */
+export async function open(phoneFile: string, event: string, out: string | undefined, print: (line: string) => void, topic?: string, say: (line: string) => void = () => {}): Promise<number> {
 	const phone = loadPhone(phoneFile);
 	let envelope: Uint8Array;
 	try {
@@ -66,11 +69,10 @@ export async function open(phoneFile: string, event: string, out: string | undef
 	catch (error) {
 		throw new PhoneFileError(`${event}: cannot read (${(error as NodeJS.ErrnoException).code})`);
 	}
-	const { header } = parseHeader(envelope);
-	const device = phone.devices[header.deviceId];
-	if (!device)
-		throw new PhoneFileError(`${event}: from device ${header.deviceId}, which this phone has not paired with`);
-	const opened = await openEvent(envelope, phoneKeys(phone), Buffer.from(device.signingPublicKey, "hex"));
+	const { opened, notes } = await acceptEvent(phone, envelope, { ...(topic !== undefined ? { topic } : {}), save: () => savePhone(resolve(phoneFile), phone) });
+	for (const note of notes)
+		say(`phone: ${note}`);
+	const { header } = opened;
 	const folder = resolve(out ?? join(resolve(event, ".."), `opened-${header.eventId}`));
 	const { frames, thumbnail } = saveOpenedEvent(folder, opened);
 	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, frames, ...(thumbnail ? { thumbnail } : {}) }));

@@ -22,6 +22,8 @@ export interface LinPairOptions {
 	readonly root?: string;
 	readonly timeoutMs?: number;
 	readonly pollMs?: number;
+	/** Accept new keys for a device id the phone knows with others (identity.ts RememberOptions). */
+	readonly resetDevice?: boolean;
 }
 
 export async function pairLin(phoneFile: string, fingerprint: string | undefined, say: (line: string) => void, options: LinPairOptions = {}): Promise<number> {
@@ -56,7 +58,7 @@ export async function pairLin(phoneFile: string, fingerprint: string | undefined
 		}
 		await sleep(options.pollMs ?? 100);
 	}
-	const shown = rememberDevice(phone, reply, fingerprint);
+	const shown = rememberDevice(phone, reply, fingerprint, { resetDevice: options.resetDevice ?? false });
 	savePhone(resolve(phoneFile), phone);
 	say(`paired: device ${reply.deviceId}, fingerprint ${shown}, topic id ${reply.topicId}`);
 	return 0;

@@ -2,8 +2,9 @@
  * The simulated phone: the owner's app, reduced to what receives events. It
  * subscribes to the event topics, verifies and decrypts each event with the
  * phone's own key (tools/phone/open.ts, independent of the firmware), drops
- * duplicates by event id (QoS 1 delivers at least once), refuses replays by
- * sequence number, and writes what it opened to disk.
+ * duplicates by event id (QoS 1 delivers at least once), refuses replays
+ * with the anti-replay window it keeps in the phone file (tools/phone/state.ts)
+ * and events that came on another device's topic, and writes what it opened to disk.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,11 +12,12 @@ import { randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
 import type { Credentials } from "./broker.js";
-import { openEvent, parseHeader } from "../phone/open.js";
+import { parseHeader } from "../phone/open.js";
 import { saveOpenedEvent } from "../phone/commands.js";
 import type { OpenedEvent } from "../phone/open.js";
-import { phoneKeys } from "../phone/identity.js";
+import { savePhone } from "../phone/identity.js";
 import type { PhoneIdentity } from "../phone/identity.js";
+import { acceptEvent } from "../phone/state.js";
 
 export interface ReceivedEvent {
 	readonly topic: string;
@@ -36,6 +38,12 @@ export interface PhoneOptions {
 	url: string;
 	/** The phone's identity; devices paired later are seen through it. */
 	identity: PhoneIdentity;
+	/**
+	 * The phone file: what was opened is saved there before each event is
+	 * written out, so that a replay is refused after a restart too. Without
+	 * it, the state lives in `identity` only.
+	 */
+	file?: string;
 	credentials?: Credentials;
 	/**
 	 * "all": one subscription to every device's event topic, for a development
@@ -101,7 +109,10 @@ export class SimulatedPhone {
 
 	#receive(topic: string, payload: Buffer): void {
 		// One event at a time, in arrival order, so sequence checks see them in order.
-		this.#queue = this.#queue.then(() => this.#open(topic, payload));
+		// A failure past the checks (writing the frames out) is reported, and does not stop the queue.
+		this.#queue = this.#queue.then(() => this.#open(topic, payload)).catch((error: Error) => {
+			this.#options.onWarning(`phone: event on ${topic} not stored: ${error.message}`);
+		});
 	}
 
 	async #open(topic: string, payload: Buffer): Promise<void> {
@@ -109,17 +120,17 @@ export class SimulatedPhone {
 		let opened: OpenedEvent;
 		try {
 			const { header } = parseHeader(payload);
+			// A redelivery within this session (QoS 1), not an attack: dropped quietly. Anything
+			// else already opened, after a restart too, is refused by the window in acceptEvent.
 			if (this.#seen.has(header.eventId)) {
 				this.duplicates++;
 				return;
 			}
-			const device = identity.devices[header.deviceId];
-			if (!device)
-				throw new Error(`device ${header.deviceId} is not paired with this phone`);
-			opened = await openEvent(payload, phoneKeys(identity), Buffer.from(device.signingPublicKey, "hex"));
-			if (opened.header.seq <= device.lastSeq)
-				throw new Error(`replay: sequence ${opened.header.seq} is not after ${device.lastSeq}`);
-			device.lastSeq = opened.header.seq;
+			const file = this.#options.file;
+			const accepted = await acceptEvent(identity, payload, { topic, save: () => file && savePhone(file, identity) });
+			for (const note of accepted.notes)
+				this.#options.onWarning(`phone: ${note}`);
+			opened = accepted.opened;
 		}
 		catch (error) {
 			this.rejected++;

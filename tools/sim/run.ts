@@ -123,6 +123,7 @@ export async function runSim(options: SimOptions): Promise<number> {
 		phone = await SimulatedPhone.connect({
 			url: target.url,
 			identity,
+			file: phoneFile,
 			// The embedded broker lets the phone read every event topic; a deployed one only its devices'.
 			topics: options.broker ? "paired" : "all",
 			...(phoneTls ? { tls: phoneTls } : {}),
@@ -181,7 +182,8 @@ export async function runSim(options: SimOptions): Promise<number> {
 				if (reply.topicId)
 					await phone.follow(reply.topicId);
 				options.say(`world: phone paired with device ${reply.deviceId}, fingerprint ${fingerprint}`);
-			}, (error: Error) => {
+			}).catch((error: Error) => {
+				// The device's refusal, or the phone's (keys that differ from the ones it paired with): one line.
 				options.say(`world: pairing failed: ${error.message}`);
 				finish(1);
 			});
