@@ -1,15 +1,16 @@
 /*
  * The keystore in the simulator: entries sealed by the host (keystore.c),
  * one flash record per entry in the "nvs" partition, as the device keeps them
- * in encrypted NVS.
+ * in encrypted NVS. The records are plain (a CRC, no MAC: store/record):
+ * AES-GCM authenticates each entry, bound to its name.
  */
 import Flash from "flash";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
-import { readRecord, writeRecord } from "store/record";
+import { readPlainRecord, writePlainRecord } from "store/record";
 
 /** One sector per entry; the names are the firmware's, fixed. */
-const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2 });
+const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2, "record-key": 3 });
 
 function sealNative(this: unknown, name: string, plaintext: Uint8Array): ArrayBuffer {
 	return native("xs_keystore_seal").call(this, name, plaintext);
@@ -30,11 +31,11 @@ function sectorOf(name: string): number {
 
 export function read(name: string): Uint8Array | undefined {
 	const sector = sectorOf(name);
-	const sealed = readRecord(flash!, sector);
+	const sealed = readPlainRecord(flash!, sector);
 	return sealed ? new Uint8Array(openNative(name, sealed)) : undefined;
 }
 
 export function write(name: string, secret: Uint8Array): void {
 	const sector = sectorOf(name);
-	writeRecord(flash!, sector, new Uint8Array(sealNative(name, secret)));
+	writePlainRecord(flash!, sector, new Uint8Array(sealNative(name, secret)));
 }
