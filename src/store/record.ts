@@ -41,7 +41,10 @@ import type { FlashRegion, RecordKey } from "./flash-region";
 import { crc32, equal, utf8Encode } from "util/bytes";
 
 const committed = 0x44575232; // "DWR2"
-const plain = 0x44575231; // "DWR1"
+// "DWR1": refused in the doorward partition. A cut while "DWR2" (or the 0
+// that revokes it) is programmed cannot leave it: that clears bits, and
+// "DWR1" has a bit set that "DWR2" has clear.
+const plain = 0x44575231;
 const headerSize = 44;
 const plainHeaderSize = 12;
 const macSize = 32;
