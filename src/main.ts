@@ -16,7 +16,7 @@ import { loadConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
 import type { Identity } from "device/identity";
-import { loadOrCreateKeys } from "device/keys";
+import { loadOrCreateKeys, openRecords } from "device/keys";
 import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey } from "device/tls-identity";
 import type { FactoryRequest, FactoryReply } from "device/tls-identity";
 import type { DeviceKeys } from "device/keys";
@@ -36,6 +36,7 @@ import { Sectors } from "store/layout";
 import { show } from "hardware/status";
 import resource from "hardware/resource";
 import { installFactoryRoot, onOutcome, selfTest, serveUpdates } from "update/ota";
+import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 
 /** The data partition in the board's partitions.csv. */
@@ -126,10 +127,42 @@ function tlsOptions(flash: FlashRegion, configuration: Configuration): ClientOpt
 	return { ca, serverName: tls.serverName, certificates: pemBlocks(utf8Decode(certificate)), key };
 }
 
+/**
+ * The safe state of a device whose records cannot be trusted: it shows
+ * "fault" with the reason and goes no further (no broker, no pairing, no
+ * factory, no update). The local channel and the update channel still answer,
+ * with the reason, so the owner sees why; erasing the flash and provisioning
+ * again is the way out.
+ */
+function refuseEverything(reason: string): void {
+	log.error(`boot refused: ${reason}`);
+	show("fault", { reason });
+	onPairingRequest(() => utf8Encode(JSON.stringify({ ok: false, error: `the device is in fault: ${reason}` })).buffer as ArrayBuffer);
+	onBundle({
+		chunk() {},
+		end() {
+			report({ outcome: "refused", reason: "fault", detail: reason });
+		},
+	});
+}
+
 async function boot(): Promise<void> {
 	show("booting");
 	const confirmed = selfTest(selfTestSeconds);
-	const flash = flashRegion(new Flash(partition));
+	// The record key and every record first: nothing below runs on a record that fails.
+	let flash: FlashRegion;
+	let sequence: Counter;
+	try {
+		const opened = openRecords(flashRegion(new Flash(partition)), partition);
+		if (opened.created)
+			log.info("new record key: the doorward records are authenticated with it");
+		flash = opened.records;
+		sequence = new Counter(flash, sequenceSector);
+	}
+	catch (error) {
+		refuseEverything((error as Error).message);
+		return;
+	}
 	const { identity, created } = loadOrCreateIdentity(flash);
 	const { keys, created: newKeys } = loadOrCreateKeys();
 	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
@@ -193,7 +226,7 @@ async function boot(): Promise<void> {
 		capture: new Capture(configuration.burst.width, configuration.burst.height),
 		detection: new Detection({ model: faceModel, load: resource, zones: configuration.privacyZones, enabled: configuration.faceDetection }),
 		sealer: endToEndSealer(keys.signer, () => recipients),
-		sequence: new Counter(flash, sequenceSector),
+		sequence,
 		outbox,
 		publisher,
 	});

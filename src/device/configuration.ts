@@ -2,7 +2,9 @@
  * The device configuration written once by the factory (or, in the
  * simulator, by the world playing the factory): where the broker is, what the
  * device is, how it records. Validated field by field on arrival and on every
- * boot; a bad configuration is refused with the name of the field.
+ * boot; a bad configuration is refused with the name of the field. It is
+ * kept in clear, in a record authenticated with the record key
+ * (store/record): readable from the flash, not changeable.
  */
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";

@@ -2,8 +2,10 @@
  * Who the device is, made on first boot from the hardware RNG and kept on
  * flash: a random device id (never derived from a serial number or MAC) and
  * a separate random topic id, so that topic names say nothing about the
- * device, its model or its owner. The identity keys join this record when
- * events are encrypted.
+ * device, its model or its owner. The record is authenticated with the
+ * record key (store/record): one that is absent is made anew, one that fails
+ * is refused, never replaced. The identity keys are in the keystore
+ * (device/keys).
  */
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";

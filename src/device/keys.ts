@@ -5,14 +5,25 @@
  * an AES-256 storage key for clips kept on the device. None is derived from
  * a serial number, none is in the firmware image, none is ever logged; only
  * the public halves and their fingerprint leave this module.
+ *
+ * And the record key, which authenticates the records and the counter of the
+ * `doorward` partition (store/record, store/counter): 32 bytes from the
+ * hardware RNG, made once, at first boot, before any record is written
+ * (openRecords() runs first in boot), and kept in its own keystore entry.
+ * It never leaves the device either: a record it authenticates cannot come
+ * from another device.
  */
 import { read, write } from "hardware/keystore";
 import { bytes } from "hardware/random";
-import { digest, ed25519PublicKey, ed25519Sign, x25519PublicKey, wipe } from "hardware/crypto";
+import { digest, ed25519PublicKey, ed25519Sign, hmac, x25519PublicKey, wipe } from "hardware/crypto";
 import type { Signer } from "crypto/envelope";
+import type { FlashRegion } from "store/flash-region";
+import { readRecord, recordRegion, sectorErased } from "store/record";
+import { Sectors } from "store/layout";
 import { concat, toHex } from "util/bytes";
 
 const entry = "device-keys";
+const recordKeyEntry = "record-key";
 const keySize = 32;
 
 export interface DeviceKeys {
@@ -57,4 +68,36 @@ export function loadOrCreateKeys(): { keys: DeviceKeys; created: boolean } {
 		storageKey: () => storage.slice(),
 	});
 	return { keys, created };
+}
+
+/**
+ * The `doorward` partition (store/layout) with its record key, made now if
+ * this is the first boot. Every record in it is read once here, so that one
+ * that fails (store/record) stops the boot with its reason before anything
+ * uses the partition; the counter is checked where it is opened.
+ */
+export function openRecords(flash: FlashRegion, partition: string): { records: FlashRegion; created: boolean } {
+	let key = read(recordKeyEntry);
+	let created = false;
+	if (!key) {
+		// The key comes before any record; a written sector without it was
+		// written under another key, or by firmware from before records were
+		// authenticated (none was shipped): refused, not adopted.
+		for (const sector of [...Object.values(Sectors), Sectors.sequence + 1]) { // the counter takes two sectors
+			if (!sectorErased(flash, sector))
+				throw new Error(`records: ${partition} sector ${sector} is written, but the keystore has no record key (a lost keystore, or firmware from before records were authenticated): erase the flash and provision the device again`);
+		}
+		key = bytes(keySize);
+		write(recordKeyEntry, key);
+		created = true;
+	}
+	if (key.length !== keySize)
+		throw new Error("keys: the stored record key has the wrong size");
+	const recordKey = key;
+	const records = recordRegion(flash, partition, Sectors, (message) => hmac("SHA-256", recordKey, message));
+	for (const [name, sector] of Object.entries(Sectors)) {
+		if (name !== "sequence")
+			readRecord(records, sector);
+	}
+	return { records, created };
 }

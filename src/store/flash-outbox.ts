@@ -11,9 +11,9 @@
  *            | order (4) | payload length (4) | CRC-32 of payload and topic (4)
  *            | event id (16) | reserved, zero (12)
  *
- * (big-endian). Writes go payload first, topic next,
- * header last, so a slot whose header is intact describes a whole event; a
- * cut earlier leaves a slot that reads as free. Removing an event clears its
+ * (big-endian). Writes go payload first, topic next, the header after
+ * them and its magic last, so a slot with its magic describes a whole event;
+ * a cut earlier leaves a slot that reads as free. Removing an event clears its
  * state byte (a NOR write that needs no erase), so a cut after the PUBACK
  * leaves either a pending event (sent again; the phone drops the duplicate
  * by event id) or a removed one, never a half-removed one.
@@ -163,8 +163,11 @@ export class FlashOutbox implements Outbox {
 		view.setUint32(12, length);
 		view.setUint32(16, crc);
 		header.set(fromHex(event.eventId), 20);
-		// Bytes 36-47 stay zero: reserved.
-		flash.write(base, headerSize, header);
+		// Bytes 36-47 stay zero: reserved. The magic goes last, on its own: a
+		// cut half-way through the header leaves no magic, not a header with
+		// a half-written event id.
+		flash.write(base + 4, headerSize - 4, header.subarray(4));
+		flash.write(base, 4, header.subarray(0, 4));
 		this.#slots.push({ index, order, kind: event.kind, eventId: event.eventId, topic: event.topic, length });
 	}
 

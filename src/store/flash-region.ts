@@ -9,6 +9,22 @@ export interface FlashRegion {
 	read(offset: number, byteLength: number): ArrayBuffer;
 	write(offset: number, byteLength: number, buffer: ArrayBuffer | Uint8Array): void;
 	erase(sector: number): void;
+	/**
+	 * Present on a partition whose records and counters are authenticated
+	 * (recordRegion() in store/record); store/record and store/counter refuse
+	 * a region without it.
+	 */
+	readonly recordKey?: RecordKey;
+}
+
+/** What binds a partition's records to this device and to their place: see store/record. */
+export interface RecordKey {
+	/** The partition's name, bound into every MAC. */
+	readonly partition: string;
+	/** The record type a sector holds (store/layout), bound into its MAC; undefined for a sector that holds none. */
+	typeOf(sector: number): string | undefined;
+	/** HMAC-SHA-256 of `message` under the device's record key (32 bytes). */
+	mac(message: Uint8Array): Uint8Array;
 }
 
 /** Moddable's `flash` object as the stores see it: reads as ArrayBuffers, never mapped HostBuffers. */

@@ -15,7 +15,7 @@
 import Flash from "flash";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
-import { readRecord, writeRecord } from "store/record";
+import { readPlainRecord, writePlainRecord } from "store/record";
 import { checkEntry, entrySector } from "hardware/keystore/common";
 
 let flash: FlashRegion | undefined;
@@ -27,10 +27,10 @@ function partition(): FlashRegion {
 
 export function read(name: string): Uint8Array | undefined {
 	const sector = entrySector(name);
-	return readRecord(partition(), sector);
+	return readPlainRecord(partition(), sector);
 }
 
 export function write(name: string, secret: Uint8Array): void {
 	checkEntry(name, secret);
-	writeRecord(partition(), entrySector(name), secret.slice());
+	writePlainRecord(partition(), entrySector(name), secret.slice());
 }

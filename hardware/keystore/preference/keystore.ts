@@ -2,7 +2,11 @@
  * The keystore on the device: Moddable's `preference` module, which on the
  * ESP32 is ESP-IDF NVS. With CONFIG_NVS_ENCRYPTION and flash encryption (see
  * the board's README) NVS encrypts every entry under keys kept in the
- * encrypted nvs_keys partition, and authenticates it. Entries are checked
+ * encrypted nvs_keys partition. That is XTS-AES, which hides entries but
+ * does not authenticate them: a changed entry decrypts to garbage that NVS's
+ * CRC-32 most likely rejects, and an older entry written back where it was
+ * reads as valid. What must not be forged carries its own MAC or signature
+ * (store/record, docs/threat-model.md). Entries are checked
  * against NVS's limits (hardware/keystore/common) before Preference sees
  * them, the same check lin's and the simulator's keystores make.
  *

@@ -3,12 +3,13 @@
  * one flash record per entry in the "nvs" partition, as the device keeps them
  * in encrypted NVS. Entries are checked against the device's NVS limits
  * first (hardware/keystore/common), so a test meets the errors the device
- * would give.
+ * would give. The records are plain (a CRC, no MAC:
+ * store/record): AES-GCM authenticates each entry, bound to its name.
  */
 import Flash from "flash";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
-import { readRecord, writeRecord } from "store/record";
+import { readPlainRecord, writePlainRecord } from "store/record";
 import { checkEntry, entrySector } from "hardware/keystore/common";
 
 function sealNative(this: unknown, name: string, plaintext: Uint8Array): ArrayBuffer {
@@ -27,11 +28,11 @@ function partition(): FlashRegion {
 
 export function read(name: string): Uint8Array | undefined {
 	const sector = entrySector(name);
-	const sealed = readRecord(partition(), sector);
+	const sealed = readPlainRecord(partition(), sector);
 	return sealed ? new Uint8Array(openNative(name, sealed)) : undefined;
 }
 
 export function write(name: string, secret: Uint8Array): void {
 	checkEntry(name, secret);
-	writeRecord(partition(), entrySector(name), new Uint8Array(sealNative(name, secret)));
+	writePlainRecord(partition(), entrySector(name), new Uint8Array(sealNative(name, secret)));
 }
