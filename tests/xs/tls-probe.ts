@@ -245,9 +245,18 @@ function validate(): void {
 		throws(make({ certificate: ca, serverName: "localhost" }, { format: "number" }), /format/);
 	});
 	test("the natives check their arguments too", () => {
-		throws(() => native("xs_tls_connect").call(undefined, {}, "127.0.0.1", 70000, "localhost", ca, undefined, undefined), /invalid port/);
-		throws(() => native("xs_tls_connect").call(undefined, {}, "127.0.0.1", 1883, "localhost", "not bytes", undefined, undefined), /non-empty ArrayBuffer/);
+		throws(() => native("xs_tls_create").call(undefined, "", ca, undefined, undefined), /serverName/);
+		throws(() => native("xs_tls_create").call(undefined, "localhost", "not bytes", undefined, undefined), /non-empty ArrayBuffer/);
+		throws(() => native("xs_tls_create").call(undefined, "localhost", ca, [], undefined), /1 to 8 certificates/);
 		throws(() => native("xs_tls_read").call(undefined, {}, 1), /.+/);
+		throws(() => native("xs_tls_step").call(undefined, new ArrayBuffer(8), undefined), /.+/);
+		const engine = native("xs_tls_create").call(undefined, "localhost", ca, undefined, undefined);
+		throws(() => native("xs_tls_receive").call(undefined, engine, new ArrayBuffer(native("xs_tls_room").call(undefined, engine) + 1)), /more than the .* of room/);
+		throws(() => native("xs_tls_write").call(undefined, engine, new ArrayBuffer(1)), /not connected yet/);
+		throws(() => native("xs_tls_take").call(undefined, engine, -1), /negative/);
+		native("xs_tls_close").call(undefined, engine, true);
+		if (native("xs_tls_step").call(undefined, engine, undefined) !== "tls: closed")
+			throw new Error("a closed engine steps no further");
 	});
 }
 
