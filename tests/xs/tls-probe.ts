@@ -5,6 +5,7 @@
  * otherKey?, payloadBytes? } with PEM text, or DER as hex.
  *
  * Reports as trace lines:
+ *   tls-probe handshake                mode "handshake": the handshake completed (then it closes)
  *   tls-probe connack <return code>
  *   tls-probe echo <bytes>             a QoS 1 message to itself came back intact
  *   tls-probe closed
@@ -22,7 +23,7 @@ import { fromHex, utf8Encode } from "util/bytes";
 import { test, throws } from "tests/harness";
 
 interface Settings {
-	mode: "mqtt" | "stream" | "close-early" | "validate";
+	mode: "mqtt" | "stream" | "close-early" | "validate" | "handshake";
 	port: number;
 	host?: string;
 	serverName?: string;
@@ -205,6 +206,25 @@ function stream(): void {
 	} as unknown as ConstructorParameters<typeof TLS>[0]);
 }
 
+/* Only the handshake: the server need not speak MQTT. */
+function handshake(): void {
+	const timeout = Timer.set(() => finish("timeout", 1), 20000);
+	const socket = new TLS({
+		address: "127.0.0.1",
+		port: settings.port,
+		secure: secure(),
+		onWritable() {
+			Timer.clear(timeout);
+			socket.close();
+			finish("handshake");
+		},
+		onError(message?: string) {
+			Timer.clear(timeout);
+			finish(`error ${message ?? "(no message)"}`);
+		},
+	} as unknown as ConstructorParameters<typeof TLS>[0]);
+}
+
 function closeEarly(): void {
 	// Closed while the TCP connect is under way, then while the handshake is.
 	const options = { address: "127.0.0.1", port: settings.port, secure: secure(), onError: () => finish("error during close-early", 1) };
@@ -272,6 +292,9 @@ case "close-early":
 	break;
 case "validate":
 	validate();
+	break;
+case "handshake":
+	handshake();
 	break;
 default:
 	finish(`error unknown mode ${String(settings.mode)}`, 2);

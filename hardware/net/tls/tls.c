@@ -407,6 +407,7 @@ static int tlsAdvance(Tls *tls)
 		if (result)
 			return result;
 		tls->state = TLS_OPEN;
+		return 0;	/* the firmware hears of the open connection before anything that follows */
 	}
 	int error = tlsFlush(tls);
 	if (!error)
