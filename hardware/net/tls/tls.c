@@ -94,6 +94,9 @@
 #if !defined(MBEDTLS_SSL_CLI_C) || !defined(MBEDTLS_X509_CRT_PARSE_C) || !defined(MBEDTLS_SSL_PROTO_TLS1_2)
 #error "the TLS socket needs an Mbed TLS with TLS 1.2 client and X.509 support"
 #endif
+#if defined(MBEDTLS_X509_REMOVE_INFO)
+#error "the TLS socket's failure reasons need mbedtls_x509_crt_verify_info: turn MBEDTLS_X509_REMOVE_INFO off"
+#endif
 
 /* 2.28's structures have no private members. */
 #ifndef MBEDTLS_PRIVATE
