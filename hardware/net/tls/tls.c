@@ -47,7 +47,8 @@
  * SHA-256 and up by default), and TLS 1.3 session tickets (3.x, 4.x).
  *
  * Keys, plaintext and Mbed TLS state are wiped and freed on close, on
- * failure, and on every error path of xs_tls_create.
+ * failure, and on every error path of xs_tls_create; of a finished
+ * connection only its record (under 4 KB) waits for the garbage collector.
  */
 #include "../../crypto/doorward_mbedtls_config.h"
 
@@ -132,10 +133,14 @@ typedef struct {
 	size_t cipherInStart;
 	size_t cipherInUsed;
 	size_t cipherOutUsed;
-	uint8_t out[TLS_WINDOW];
-	uint8_t in[TLS_INPUT];
-	uint8_t cipherIn[TLS_CIPHER];
-	uint8_t cipherOut[TLS_CIPHER];
+	/* One block for the three, freed as soon as the connection is over: a
+	 * closed socket may wait long for the garbage collector, which does not
+	 * count this memory. cipherOut lives until tls.ts has taken the last of
+	 * it (an alert, close_notify) and discards the engine. */
+	uint8_t *out;		/* TLS_WINDOW */
+	uint8_t *in;		/* TLS_INPUT */
+	uint8_t *cipherIn;	/* TLS_CIPHER */
+	uint8_t *cipherOut;	/* TLS_CIPHER */
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt ca;
@@ -316,11 +321,21 @@ static void tlsReleaseSecrets(Tls *tls)
 #endif
 		tls->secured = 0;
 	}
-	mbedtls_platform_zeroize(tls->out, sizeof(tls->out));
-	mbedtls_platform_zeroize(tls->in, sizeof(tls->in));
-	mbedtls_platform_zeroize(tls->cipherIn, sizeof(tls->cipherIn));
+	if (tls->out) {
+		mbedtls_platform_zeroize(tls->out, TLS_WINDOW + TLS_INPUT + TLS_CIPHER);
+		free(tls->out);
+		tls->out = tls->in = tls->cipherIn = NULL;
+	}
 	tls->outUsed = tls->inUsed = tls->inFlight = 0;
 	tls->cipherInStart = tls->cipherInUsed = 0;
+}
+
+/* Drops the ciphertext still waiting for TCP: nothing will take it now. */
+static void tlsDiscard(Tls *tls)
+{
+	free(tls->cipherOut);
+	tls->cipherOut = NULL;
+	tls->cipherOutUsed = 0;
 }
 
 /* The connection is over: keep the reason and any ciphertext still to go
@@ -346,6 +361,7 @@ static void tlsFree(Tls *tls)
 	if (!tls)
 		return;
 	tlsReleaseSecrets(tls);
+	tlsDiscard(tls);
 	free(tls);
 }
 
@@ -673,8 +689,16 @@ void xs_tls_create(xsMachine *the)
 		xsRangeError("tls: serverName must not be empty");
 
 	Tls *tls = calloc(1, sizeof(Tls));
-	if (!tls)
+	if (tls) {
+		tls->out = malloc(TLS_WINDOW + TLS_INPUT + TLS_CIPHER);
+		tls->cipherOut = malloc(TLS_CIPHER);
+	}
+	if (!tls || !tls->out || !tls->cipherOut) {
+		tlsFree(tls);
 		xsUnknownError("tls: out of memory");
+	}
+	tls->in = tls->out + TLS_WINDOW;
+	tls->cipherIn = tls->in + TLS_INPUT;
 	xsmcVars(1);
 	if (tlsConfigure(the, tls, serverName, message, sizeof(message))) {
 		tlsFree(tls);
@@ -815,15 +839,19 @@ void xs_tls_write(xsMachine *the)
 	xsmcSetInteger(xsResult, (xsIntegerValue)(TLS_WINDOW - tls->outUsed));
 }
 
-/* xs_tls_close(handle, notify): queues close_notify when `notify` and the
- * connection is open, then wipes and frees the Mbed TLS state. What is
- * left for TCP can still be taken. */
+/* xs_tls_close(handle, notify): with `notify`, queues close_notify when the
+ * connection is open, then wipes and frees the Mbed TLS state; what is left
+ * for TCP can still be taken. Without, also drops what is left: tls.ts
+ * calls it so once it has closed TCP. */
 void xs_tls_close(xsMachine *the)
 {
 	Tls *tls = xsmcGetHostDataValidate(xsArg(0), (void *)tlsDestructor);
-	if (!tls || (tls->state >= TLS_FAILED))
+	if (!tls)
 		return;
-	if ((xsmcArgc > 1) && xsmcTest(xsArg(1)) && (tls->state == TLS_OPEN))
+	int notify = (xsmcArgc > 1) && xsmcTest(xsArg(1));
+	if (notify && (tls->state == TLS_OPEN))
 		mbedtls_ssl_close_notify(&tls->ssl);	/* best effort: into cipherOut if it has room */
 	tlsFinish(tls, TLS_CLOSED);
+	if (!notify)
+		tlsDiscard(tls);
 }
