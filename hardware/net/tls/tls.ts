@@ -95,8 +95,8 @@ interface Secure {
 	clientKey?: Bytes;
 }
 
-const secureNames = ["certificate", "clientCertificates", "clientKey", "serverName", "verify"];
-const otherNames: Record<string, string> = { ca: "certificate", cert: "clientCertificates", key: "clientKey", servername: "serverName" };
+const secureNames = Object.freeze(["certificate", "clientCertificates", "clientKey", "serverName", "verify"]);
+const otherNames: Readonly<Record<string, string>> = Object.freeze({ ca: "certificate", cert: "clientCertificates", key: "clientKey", servername: "serverName" });
 
 function isBytes(value: unknown): value is Bytes {
 	return (value instanceof ArrayBuffer) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
