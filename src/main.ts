@@ -29,13 +29,14 @@ import type { FlashRegion } from "store/flash-region";
 import { FlashOutbox } from "store/flash-outbox";
 import { clientKey, firstConfiguration } from "device/interim";
 import { onPairingRequest } from "hardware/provisioning";
-import { now } from "hardware/clock";
+import { now, synchronize } from "hardware/clock";
+import { loadTimeFloor } from "device/time";
 import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord } from "store/record";
 import { Sectors } from "store/layout";
 import { show } from "hardware/status";
 import resource from "hardware/resource";
-import { installFactoryRoot, onOutcome, selfTest, serveUpdates } from "update/ota";
+import { installFactoryRoot, onOutcome, selfTest, serveUpdates, updateStatus } from "update/ota";
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 
@@ -54,28 +55,26 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 	const stored = loadConfiguration(flash);
 	if (stored)
 		return stored;
-	show("provisioning");
+	show("provisioning", updateStatus(flash));
 	log.info("no configuration: waiting for provisioning");
 	// The factory provisions over the local channel (device/tls-identity); a
 	// development build also has the interim path (device/interim).
 	return firstConfiguration(flash, provisioned.then((configuration) => {
-		log.info("provisioned by the factory: configuration and certificate stored, provisioning locked");
+		log.info("provisioned by the factory: update root, configuration and certificate stored, provisioning locked");
 		return configuration;
 	}));
 }
 
-/** Pairing, on the local channel only: adds (or removes) a phone as a reader of every later event. */
-function servePairing(flash: FlashRegion, identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
+/**
+ * Pairing, on the local channel only: adds (or removes) a phone as a reader
+ * of every later event. Nothing here touches the update root: the factory
+ * sets it before the lock, and after that only a signed rotation changes it.
+ */
+function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
 	onPairingRequest((request) => {
 		let reply: Record<string, unknown>;
 		try {
 			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
-			if (typeof message.trustRoot === "string") {
-				// The factory's first update root, on the local channel only; once set, only a signed rotation changes it.
-				const root = installFactoryRoot(flash, fromHex(message.trustRoot));
-				log.info(`update root ${root.version} (${root.channel}) trusted`);
-				return utf8Encode(JSON.stringify({ ok: true, root: root.version })).buffer as ArrayBuffer;
-			}
 			if (isFactoryRequest(message)) {
 				reply = factory(message);
 				if (reply.ok)
@@ -148,6 +147,7 @@ function refuseEverything(reason: string): void {
 
 async function boot(): Promise<void> {
 	show("booting");
+	synchronize();
 	const confirmed = selfTest(selfTestSeconds);
 	// The record key and every record first: nothing below runs on a record that fails.
 	let flash: FlashRegion;
@@ -163,6 +163,7 @@ async function boot(): Promise<void> {
 		refuseEverything((error as Error).message);
 		return;
 	}
+	log.info(`time floor ${new Date(loadTimeFloor(flash)).toISOString()}`);
 	const { identity, created } = loadOrCreateIdentity(flash);
 	const { keys, created: newKeys } = loadOrCreateKeys();
 	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
@@ -173,7 +174,8 @@ async function boot(): Promise<void> {
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
 	// Pairing needs the keys, not the configuration: a device can be paired in its box.
-	servePairing(flash, identity, keys, factoryHandler(flash, identity, keys, (configuration) => provisionedBy(configuration)), (phones) => {
+	const factory = factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration));
+	servePairing(identity, keys, factory, (phones) => {
 		recipients = phones;
 	});
 	if (!recipients.length)
@@ -197,7 +199,7 @@ async function boot(): Promise<void> {
 			// A clean session: subscribe to this device's update topic on every connection.
 			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }]);
 			confirmed();
-			show("online");
+			show("online", updateStatus(flash));
 			publisher!.onConnect();
 		},
 		onDisconnect(reason) {
@@ -233,7 +235,7 @@ async function boot(): Promise<void> {
 	// Every update outcome reaches the owner sealed, like any event.
 	onOutcome((outcome) => doorbell.recordNow("update", outcome));
 	new Triggers({ onTrigger: (kind) => doorbell.trigger(kind) });
-	show("connecting");
+	show("connecting", updateStatus(flash));
 	client.start();
 }
 

@@ -20,6 +20,8 @@ export const ToDevice = Object.freeze({
 	UpdateChunk: 6,
 	/** The update bundle is complete (no payload). */
 	UpdateEnd: 7,
+	/** The world's SNTP answer: the time, milliseconds since the epoch, a big-endian float64 (hardware/clock/sim). */
+	Time: 8,
 	/** Test only: a request to the crypto oracle (tests/xs/oracle.ts). */
 	OracleRequest: 0x10,
 } as const);
@@ -36,6 +38,8 @@ export const ToWorld = Object.freeze({
 	PairReply: 0x84,
 	/** UTF-8 JSON update outcome: {"outcome": "installed" | "refused" | "trial" | "confirmed" | "self-test-failed" | "rolled-back", ...}. */
 	UpdateReport: 0x85,
+	/** The device asks the world's SNTP server for the time (no payload); the answer is a Time message, or none. */
+	TimeRequest: 0x86,
 	/** Test only: the crypto oracle's answer. */
 	OracleReply: 0x90,
 } as const);
