@@ -3,7 +3,7 @@
  * connection, and keeps its identity and sequence across a power cut.
  */
 import { test } from "node:test";
-import { waitFor } from "../support/wait.js";
+import { ringOnce, waitFor } from "../support/wait.js";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -74,8 +74,7 @@ test("events published across a dropped connection all arrive, once each", async
 		const { device, statuses } = await boot(flash);
 		const rings = 5;
 		for (let i = 0; i < rings; i++) {
-			device.press();
-			await new Promise((resolve) => setTimeout(resolve, 1100)); // well past the ring debounce (500 ms)
+			await ringOnce(device, statuses, i + 1);
 			if (i === 1)
 				broker.dropClients(); // the network drops under a burst in progress
 		}
@@ -143,10 +142,8 @@ test("events recorded while the broker is down survive a power cut and are deliv
 		const first = await boot(flash);
 		await broker.stop();
 		await waitFor("the device to notice", () => first.statuses.find((status) => status.state === "offline"));
-		for (let i = 0; i < 3; i++) {
-			first.device.press();
-			await new Promise((resolve) => setTimeout(resolve, 1100));
-		}
+		for (let i = 1; i <= 3; i++)
+			await ringOnce(first.device, first.statuses, i);
 		await waitFor("three events on flash", () => (log.filter((line) => /ring event .* queued/.test(line)).length >= 3) ? true : undefined);
 		await first.device.powerOff();
 		assert.equal(received.length, 0, "nothing was delivered while the broker was down");

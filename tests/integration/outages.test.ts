@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { hasOpenssl, makePki } from "../support/pki.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "../support/wait.js";
+import { ringOnce, waitFor } from "../support/wait.js";
 import { startProxy } from "../support/proxy.js";
 import type { Proxy } from "../support/proxy.js";
 import { mosquittoBinary, startMosquitto } from "../support/mosquitto.js";
@@ -82,8 +82,7 @@ async function scenario(name: string, disrupt: (context: { statuses: DeviceStatu
 			broker = await startMosquitto(brokerConfig, brokerPort);
 		};
 		for (let i = 0; i < presses; i++) {
-			device.press();
-			await new Promise((resolve) => setTimeout(resolve, 1100));
+			await ringOnce(device, statuses, i + 1);
 			if (i === 1)
 				await disrupt({ statuses, restartBroker, proxy });
 		}
