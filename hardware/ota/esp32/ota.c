@@ -107,6 +107,8 @@ void xs_ota_activate(xsMachine *the)
 		xsRangeError("ota: no app partition %s", label);
 	if (partition == esp_ota_get_running_partition())
 		xsRangeError("ota: %s is the running slot", label);
+	if (partition != esp_ota_get_next_update_partition(NULL))
+		xsRangeError("ota: %s is not the slot the flash module opens as \"nextota\"", label);
 	if ((size <= 0) || ((uint32_t)size > partition->size))
 		xsRangeError("ota: an image of %d bytes does not fit %s", (int)size, label);
 
