@@ -12,9 +12,9 @@ import { bytes, fill, below, source, withTrueRandom } from "hardware/random";
 import { generateKey } from "hardware/csr";
 import { read } from "hardware/keystore";
 import { loadOrCreateIdentity } from "device/identity";
-import { loadOrCreateKeys } from "device/keys";
+import { loadOrCreateKeys, openRecords } from "device/keys";
 import { flashRegion } from "store/flash-region";
-import { readRecord } from "store/record";
+import { readPlainRecord } from "store/record";
 import { Sectors } from "store/layout";
 
 interface Model {
@@ -118,22 +118,25 @@ test("below() stays in range and covers it", () => {
 	throws(() => below(0), /invalid bound/);
 });
 
-test("first boot without a true random source makes no identity, no device keys and no TLS key", () => {
+test("first boot without a true random source makes no record key, identity, device keys or TLS key", () => {
 	model({ radio: false, entropyAvailable: false });
 	const flash = flashRegion(new Flash("doorward"));
-	throws(() => loadOrCreateIdentity(flash), noEntropy);
-	equal(readRecord(flash, Sectors.identity), undefined, "no identity stored");
+	// In src/main.ts's order: the record key, the identity, the device keys, the TLS key.
+	throws(() => openRecords(flash, "doorward"), noEntropy);
+	equal(read("record-key"), undefined, "no record key stored");
 	throws(() => loadOrCreateKeys(), noEntropy);
 	equal(read("device-keys"), undefined, "no device keys stored");
 	throws(() => generateKey("p-256"), noEntropy);
+	equal(readPlainRecord(flash, Sectors.identity), undefined, "nothing written to the identity sector");
 	model({ entropyAvailable: true });
 });
 
 test("first boot with the radio off makes them all with the entropy source on, and leaves it off", () => {
 	model({ radio: false, entropyAvailable: true });
 	const before = model();
-	const flash = flashRegion(new Flash("doorward"));
-	const { created } = loadOrCreateIdentity(flash);
+	const { records, created: newRecordKey } = openRecords(flashRegion(new Flash("doorward")), "doorward");
+	equal(newRecordKey, true, "a new record key");
+	const { created } = loadOrCreateIdentity(records);
 	equal(created, true, "a new identity");
 	const keys = loadOrCreateKeys();
 	equal(keys.created, true, "new device keys");
@@ -143,7 +146,7 @@ test("first boot with the radio off makes them all with the entropy source on, a
 	key.fill(0);
 	const after = model();
 	equal(after.entropyEnabled - enabledBeforeKey, 1, "the TLS key was made inside one window");
-	ok(after.entropyFills - before.entropyFills >= 3, "identity and keys drawn while the entropy source was on");
+	ok(after.entropyFills - before.entropyFills >= 4, "record key, identity and keys drawn while the entropy source was on");
 	equal(after.radioFills - before.radioFills, 0, "nothing drawn any other way");
 	equal(after.refusedFills, before.refusedFills, "nothing refused");
 	equal(after.entropyOn, false, "off when boot goes on to Wi-Fi");
