@@ -63,11 +63,45 @@ test("arguments are checked", () => {
 	throws(() => certificationRequest(key, "CN=evil,O=x"), /commonName/);
 	throws(() => certificationRequest(key, ""), /commonName/);
 	throws(() => publicKey(new Uint8Array(0)), /non-empty/);
-	throws(() => publicKey(Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00)), /not an RSA-2048 private key/);
-	throws(() => publicKey(new Uint8Array(ArrayBuffer.fromString("-----BEGIN PRIVATE KEY-----"))), /not an RSA-2048 private key/);
+	throws(() => publicKey(Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00)), /not an RSA-2048 or P-256 private key/);
+	throws(() => publicKey(new Uint8Array(ArrayBuffer.fromString("-----BEGIN PRIVATE KEY-----"))), /not an RSA-2048 or P-256 private key/);
+	throws(() => generateKey("rsa-1024" as "rsa-2048"), /key kind/);
 });
 
 test("certificateMatches() refuses what is not a certificate for this key", () => {
 	equal(certificateMatches(spki, key), false, "a public key is not a certificate");
 	equal(certificateMatches(Uint8Array.of(1, 2, 3), key), false, "garbage");
+});
+
+const ecKey = generateKey("p-256");
+const ecSpki = publicKey(ecKey);
+
+test("generateKey(\"p-256\") makes a P-256 key as PKCS#8 DER", () => {
+	equal(ecKey[0], 0x30, "a SEQUENCE");
+	equal(derElementLength(ecKey), ecKey.length, "one DER element, nothing after it");
+	equal(ecKey.length, 150, "PKCS#8 around a SEC1 key with its curve and public key");
+	equal([...ecKey.subarray(3, 6)].join(","), "2,1,0", "version 0");
+	// AlgorithmIdentifier { id-ecPublicKey, prime256v1 }
+	equal([...ecKey.subarray(6, 27)].join(","), "48,19,6,7,42,134,72,206,61,2,1,6,8,42,134,72,206,61,3,1,7", "id-ecPublicKey on prime256v1");
+});
+
+test("a P-256 key's SubjectPublicKeyInfo is 91 bytes and ends with its uncompressed point", () => {
+	equal(ecSpki.length, 91, "P-256 SPKI size");
+	equal(derElementLength(ecSpki), ecSpki.length, "one DER element");
+	equal(ecSpki[26], 0x04, "an uncompressed point");
+	// The SEC1 key inside the PKCS#8 carries the same point.
+	ok(includes(ecKey, ecSpki.subarray(26)), "the private key holds the same public point");
+	const other = generateKey("p-256");
+	ok([...publicKey(other)].some((byte, i) => byte !== ecSpki[i]), "another key differs");
+	other.fill(0);
+});
+
+test("a P-256 key's request is signed with ECDSA and SHA-256 and carries its public key", () => {
+	const csr = certificationRequest(ecKey, "fedcba9876543210fedcba9876543210");
+	equal(derElementLength(csr), csr.length, "one DER element");
+	ok((csr.length > 200) && (csr.length < 300), `size ${csr.length}`);
+	ok(includes(csr, ecSpki), "holds the SubjectPublicKeyInfo");
+	// ecdsa-with-SHA256: 1.2.840.10045.4.3.2
+	ok(includes(csr, Uint8Array.of(0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02)), "signed with ECDSA and SHA-256");
+	equal(certificateMatches(ecSpki, ecKey), false, "a public key is not a certificate");
 });

@@ -18,8 +18,8 @@ export type { BootState } from "hardware/ota/boot-state";
 function stateNative(this: unknown): BootState {
 	return native("xs_ota_state").call(this);
 }
-function activateNative(this: unknown, partition: string): void {
-	return native("xs_ota_activate").call(this, partition);
+function activateNative(this: unknown, partition: string, size: number, digest: Uint8Array, securityVersion: number): void {
+	return native("xs_ota_activate").call(this, partition, size, digest, securityVersion);
 }
 function confirmNative(this: unknown): void {
 	return native("xs_ota_confirm").call(this);
@@ -34,9 +34,21 @@ export function bootState(): BootState {
 	return stateNative();
 }
 
-/** The digest and security version were checked against the signed manifest; the bootloader checks the image's own. */
-export function activate(partition: string, _size: number, _digest: Uint8Array, _securityVersion: number): void {
-	activateNative(partition);
+/**
+ * Boots `partition` next, on trial, once ota.c has read the slot back: its
+ * first `size` bytes must hash to the manifest's `digest`, and the image's
+ * own secure_version must be the manifest's `securityVersion`, at or above
+ * the eFuse value. ESP-IDF then checks the image itself (and, with secure
+ * boot, its signature).
+ */
+export function activate(partition: string, size: number, digest: Uint8Array, securityVersion: number): void {
+	if (!Number.isInteger(size) || (size <= 0))
+		throw new RangeError(`ota: activate: invalid image size ${size}`);
+	if (!(digest instanceof Uint8Array) || (digest.length !== 32))
+		throw new RangeError("ota: activate: the digest must be 32 bytes");
+	if (!Number.isInteger(securityVersion) || (securityVersion < 0) || (securityVersion > 16))
+		throw new RangeError(`ota: activate: security version ${securityVersion} is outside 0..16`);
+	activateNative(partition, size, digest, securityVersion);
 }
 
 export function confirm(): void {
