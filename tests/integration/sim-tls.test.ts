@@ -30,7 +30,8 @@ test("doorward sim over mqtts, against the deployment configuration of docs/depl
 	const phoneFile = join(folder, "phone.json");
 	const flash = join(folder, "device.bin");
 	assert.equal(doorward(["phone", "keygen", "--out", phoneFile]).status, 0);
-	const paired = doorward(["pair", "--phone", phoneFile, "--flash", flash]);
+	const label = JSON.parse(doorward(["label", "--flash", flash, "--json"]).stdout);
+	const paired = doorward(["pair", "--phone", phoneFile, "--flash", flash, "--code", label.setupCode]);
 	assert.equal(paired.status, 0, paired.stderr);
 	const topicId = /topic id ([0-9a-f]{32})/.exec(paired.stderr)![1];
 	const phone = JSON.parse(readFileSync(phoneFile, "utf8"));
