@@ -50,6 +50,7 @@ export type Platforms = [
 	Implements<typeof import("hardware/image"), typeof import("./image/esp32/image")>,
 	Implements<typeof import("hardware/resource"), typeof import("./resource/sim/resource")>,
 	Implements<typeof import("hardware/resource"), typeof import("./resource/moddable/resource")>,
+	Implements<typeof import("hardware/clock"), typeof import("./clock/sim/clock")>,
 	// Not hardware, but chosen the same way: the build variants of device/interim.
 	Implements<typeof import("device/interim"), typeof import("../src/device/interim/release")>,
 	Implements<typeof import("device/interim"), typeof import("../src/device/interim/development")>,

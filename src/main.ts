@@ -28,13 +28,14 @@ import { FlashOutbox } from "store/flash-outbox";
 import { clientKey, firstConfiguration } from "device/interim";
 import { onLocalLink, onPairingRequest } from "hardware/provisioning";
 import { refuseLink } from "onboarding/exchange";
-import { now } from "hardware/clock";
+import { now, synchronize } from "hardware/clock";
+import { loadTimeFloor } from "device/time";
 import { pemBlocks, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord } from "store/record";
 import { Sectors } from "store/layout";
 import { show } from "hardware/status";
 import resource from "hardware/resource";
-import { onOutcome, selfTest, serveUpdates } from "update/ota";
+import { installFactoryRoot, onOutcome, selfTest, serveUpdates, updateStatus } from "update/ota";
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 
@@ -53,12 +54,12 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 	const stored = loadConfiguration(flash);
 	if (stored)
 		return stored;
-	show("provisioning");
+	show("provisioning", updateStatus(flash));
 	log.info("no configuration: waiting for provisioning");
 	// The factory provisions over the local channel (device/tls-identity); a
 	// development build also has the interim path (device/interim).
 	return firstConfiguration(flash, provisioned.then((configuration) => {
-		log.info("provisioned by the factory: configuration and certificate stored, provisioning locked");
+		log.info("provisioned by the factory: update root, configuration and certificate stored, provisioning locked");
 		return configuration;
 	}));
 }
@@ -101,6 +102,7 @@ function refuseEverything(reason: string): void {
 
 async function boot(): Promise<void> {
 	show("booting");
+	synchronize();
 	const confirmed = selfTest(selfTestSeconds);
 	// The record key and every record first: nothing below runs on a record that fails.
 	let flash: FlashRegion;
@@ -116,6 +118,7 @@ async function boot(): Promise<void> {
 		refuseEverything((error as Error).message);
 		return;
 	}
+	log.info(`time floor ${new Date(loadTimeFloor(flash)).toISOString()}`);
 	const { identity, created } = loadOrCreateIdentity(flash);
 	const { keys, created: newKeys } = loadOrCreateKeys();
 	log.info(`${created ? "new" : "stored"} identity, device ${identity.deviceId}, ${newKeys ? "new" : "stored"} keys, fingerprint ${keys.fingerprint}`);
@@ -128,7 +131,7 @@ async function boot(): Promise<void> {
 	// The factory line (UART0 on the device) takes the factory's requests only; phones are admitted on the onboarding link.
 	onPairingRequest(factoryLineHandler({
 		flash, identity, keys,
-		factory: factoryHandler(flash, identity, keys, (configuration) => provisionedBy(configuration)),
+		factory: factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration)),
 		log: (level, line) => log[level](line),
 	}));
 	// Onboarding needs the keys, not the configuration: a device can be set up in its box.
@@ -160,7 +163,7 @@ async function boot(): Promise<void> {
 			// A clean session: subscribe to this device's update topic on every connection.
 			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }]);
 			confirmed();
-			show("online");
+			show("online", updateStatus(flash));
 			publisher!.onConnect();
 		},
 		onDisconnect(reason) {
@@ -203,7 +206,7 @@ async function boot(): Promise<void> {
 			doorbell.trigger(kind);
 		},
 	});
-	show("connecting");
+	show("connecting", updateStatus(flash));
 	client.start();
 }
 

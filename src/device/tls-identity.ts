@@ -11,16 +11,20 @@
  *     -> {"ok":true,"deviceId","topicId","csr": PEM (CN = topic id),
  *         "tlsPublicKey": SPKI DER in hex,
  *         "signingPublicKey","agreementPublicKey": hex,"fingerprint"}
- *   {"doorward":"provision","configuration":{...},"certificate": PEM}
- *     -> {"ok":true,"locked":true,"deviceId"}
+ *   {"doorward":"provision","configuration":{...},"certificate": PEM,
+ *    "updateRoot": a signed root file in hex}
+ *     -> {"ok":true,"locked":true,"deviceId","updateRoot": root version}
  *
  * "provision" refuses a configuration that src/device/configuration.ts
- * refuses, one without broker.tls, one that carries any key, and a
- * certificate that is not for this device's key. On success the device
- * stores the certificate, then the configuration, then the lock record, in
- * that order, and replies. From then on every factory request is refused
- * with {"ok":false,"error":"provisioning is locked"}: only erasing the
- * flash (and with it the device's identity) unlocks it.
+ * refuses, one without broker.tls, one that carries any key, a certificate
+ * that is not for this device's key, and an update root that is missing,
+ * not signed by its own root keys, or not the one the device already trusts.
+ * On success the device stores the update root (src/update/root-store.ts),
+ * the certificate, the configuration, then the lock record, in that order,
+ * and replies. From then on every factory request is refused with
+ * {"ok":false,"error":"provisioning is locked"}: only erasing the flash
+ * (and with it the device's identity) unlocks it, and nothing on the local
+ * channel can set or change the update root; only a signed rotation can.
  */
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, writeRecord } from "store/record";
@@ -32,7 +36,7 @@ import { parseConfiguration, storeConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import type { Identity } from "device/identity";
 import type { DeviceKeys } from "device/keys";
-import { pemBlocks, toHex, toPem, utf8Encode } from "util/bytes";
+import { fromHex, pemBlocks, toHex, toPem, utf8Encode } from "util/bytes";
 
 /** The keystore entry of the TLS private key (src/main.ts reads it for the broker). */
 export const tlsKeyEntry = "tls-key";
@@ -111,10 +115,12 @@ function hasKeyField(value: unknown, depth = 0): boolean {
 }
 
 /**
- * The factory's requests on the local channel. `onProvisioned` gets the
- * configuration once it is stored and provisioning is locked.
+ * The factory's requests on the local channel. `installRoot` checks and
+ * stores the update root (src/update/ota.ts installFactoryRoot), and returns
+ * its version; `onProvisioned` gets the configuration once it is stored and
+ * provisioning is locked.
  */
-export function factoryHandler(flash: FlashRegion, identity: Identity, keys: DeviceKeys,
+export function factoryHandler(flash: FlashRegion, identity: Identity, keys: DeviceKeys, installRoot: (root: Uint8Array) => { version: number },
 	onProvisioned: (configuration: Configuration) => void): (request: FactoryRequest) => FactoryReply {
 	return (request) => {
 		try {
@@ -148,11 +154,17 @@ export function factoryHandler(flash: FlashRegion, identity: Identity, keys: Dev
 				throw new RangeError("provision: certificate must be one PEM certificate");
 			if (!withKey((key) => certificateMatches(blocks[0], key)))
 				throw new RangeError("provision: the certificate is not for this device's key");
+			// A signed root file: 13 bytes at least, 1062 at most (docs/protocol/update.md, Limits).
+			if ((typeof request.updateRoot !== "string") || !/^([0-9a-f]{2}){13,1062}$/.test(request.updateRoot))
+				throw new RangeError("provision: updateRoot must be a signed root file in hex");
+			// The root first, since it is the last thing checked: a refused one leaves nothing written. Then
+			// the rest, and the lock: after it nothing local can set the root, only a signed rotation can change it.
+			const { version } = installRoot(fromHex(request.updateRoot));
 			writeRecord(flash, clientCertificateSector, utf8Encode(request.certificate));
 			storeConfiguration(flash, configuration);
 			writeRecord(flash, lockSector, utf8Encode(JSON.stringify({ locked: true, deviceId: identity.deviceId })));
 			onProvisioned(configuration);
-			return { ok: true, locked: true, deviceId: identity.deviceId };
+			return { ok: true, locked: true, deviceId: identity.deviceId, updateRoot: version };
 		}
 		catch (error) {
 			return { ok: false, error: (error as Error).message };

@@ -10,7 +10,7 @@
  *       each request, so only the last label printed opens the device.
  *       Refused once provisioning is locked or once the device has an owner.
  *   {"doorward":"csr"}, {"doorward":"provision",...}   device/tls-identity
- *   {"trustRoot": hex}   the factory's first update root (update/ota)
+ *       ("provision" carries the factory's first update root, too)
  *
  * The lock that "provision" writes closes the line for "setup-code" and the
  * factory requests alike (device/tls-identity refuses after it).
@@ -21,9 +21,8 @@ import type { DeviceKeys } from "device/keys";
 import { isFactoryRequest, provisioningLocked } from "device/tls-identity";
 import type { FactoryRequest, FactoryReply } from "device/tls-identity";
 import { owned } from "device/recipients";
-import { installFactoryRoot } from "update/ota";
 import { newSetupCode } from "onboarding/setup-code";
-import { fromHex, utf8Decode, utf8Encode } from "util/bytes";
+import { utf8Decode, utf8Encode } from "util/bytes";
 
 export interface FactoryLine {
 	readonly flash: FlashRegion;
@@ -42,12 +41,6 @@ export function factoryLineHandler(line: FactoryLine): (request: ArrayBuffer) =>
 	return (request) => {
 		try {
 			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
-			if (typeof message?.trustRoot === "string") {
-				// The factory's first update root, on the local channel only; once set, only a signed rotation changes it.
-				const root = installFactoryRoot(line.flash, fromHex(message.trustRoot));
-				line.log("info", `update root ${root.version} (${root.channel}) trusted`);
-				return reply({ ok: true, root: root.version });
-			}
 			if (message?.doorward === "setup-code") {
 				if (provisioningLocked(line.flash))
 					throw new Error("provisioning is locked: the label was printed before the lock");
@@ -66,7 +59,7 @@ export function factoryLineHandler(line: FactoryLine): (request: ArrayBuffer) =>
 					line.log("warn", `factory: ${message.doorward} refused: ${answer.error}`);
 				return reply(answer as unknown as Record<string, unknown>);
 			}
-			throw new Error("the factory line takes setup-code, csr, provision and trustRoot; phones pair over the onboarding link");
+			throw new Error("the factory line takes setup-code, csr and provision; phones pair over the onboarding link");
 		}
 		catch (error) {
 			line.log("warn", `factory line: refused: ${(error as Error).message}`);

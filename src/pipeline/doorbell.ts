@@ -23,6 +23,7 @@ import type { ClipMetadata } from "./clip";
 import { eventTopic } from "device/identity";
 import { bytes } from "hardware/random";
 import { now } from "hardware/clock";
+import { clockState } from "device/time";
 import { show } from "hardware/status";
 import { toHex, totalLength } from "util/bytes";
 import { log } from "device/log";
@@ -108,7 +109,7 @@ export default class Doorbell {
 				if (detected.report.status === "unavailable")
 					log.warn(`${kind} event without face data: ${detected.report.reason}`);
 				const eventKind = ((kind === "motion") && (detected.report.status === "found")) ? "face" : kind;
-				const metadata = fitMetadata({ ...burst.metadata, frameCount: detected.frames.length, kind: eventKind, faces: detected.report });
+				const metadata = fitMetadata(withClock({ ...burst.metadata, frameCount: detected.frames.length, kind: eventKind, faces: detected.report }));
 				this.#store(eventKind, metadata, detected.frames, detected.thumbnail);
 			}
 			catch (error) {
@@ -124,7 +125,7 @@ export default class Doorbell {
 	 */
 	recordNow(kind: EventKind, details: Record<string, string | number | boolean>): void {
 		try {
-			this.#store(kind, { width: 0, height: 0, format: "jpeg", frameCount: 0, startedAt: now(), kind, details }, []);
+			this.#store(kind, withClock({ width: 0, height: 0, format: "jpeg", frameCount: 0, startedAt: now(), kind, details }), []);
 		}
 		catch (error) {
 			log.error(`${kind} event failed: ${(error as Error).message}`);
@@ -150,6 +151,15 @@ export default class Doorbell {
 		show(publisher.connected ? "online" : "offline");
 		publisher.kick();
 	}
+}
+
+/**
+ * The metadata, with whether the wall clock was synchronised when the event
+ * was recorded ("synced": at or above the device's time floor, src/device/time.ts),
+ * so the owner knows whether to believe its times. Sealed with the rest.
+ */
+function withClock<T extends ClipMetadata>(metadata: T): T {
+	return { ...metadata, clock: clockState() };
 }
 
 Object.freeze(Doorbell.prototype);

@@ -15,7 +15,10 @@ export const Sectors = Object.freeze({
 	clientCertificate: 4,
 	/** The provisioning lock (src/device/tls-identity.ts). */
 	provisioningLock: 5,
-	/** The trusted update root (src/update/ota.ts). */
+	/** The trusted update root, and its second copy: the valid one with the higher version is trusted (src/update/root-store.ts). */
 	updateRoot: 6,
-	/** Sectors 8 to 11 are left for tests; 12 to 15 are free. */
+	updateRootCopy: 7,
+	/** The time floor: the newest firmware build time this device has run (src/device/time.ts). */
+	timeFloor: 12,
+	/** Sectors 8 to 11 are left for tests; 13 to 15 are free. */
 } as const);

@@ -36,7 +36,11 @@ export type RefusalReason =
 	/** The firmware version is not above the running one: an old or repeated manifest. */
 	| "replay"
 	/** The image's SHA-256 is not the manifest's. */
-	| "digest-mismatch";
+	| "digest-mismatch"
+	/** The device has no trusted update root: it was provisioned without one, so it can take no update. */
+	| "no-root"
+	/** The device's wall clock is below its time floor (src/device/time.ts): it has not been set since power-up. */
+	| "clock-not-set";
 
 export class UpdateError extends Error {
 	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,

@@ -120,6 +120,8 @@ export interface Signed<T> {
 	readonly value: T;
 	readonly body: Uint8Array;
 	readonly signatures: readonly SignatureEntry[];
+	/** The whole signed message (body and signatures) as it arrived: what a device stores to trust it again. */
+	readonly bytes: Uint8Array;
 }
 
 export interface BundleHeader {
@@ -309,7 +311,8 @@ function readSigned<T>(cursor: Cursor, readBody: (cursor: Cursor) => T, what: st
 	const start = cursor.offset;
 	const value = readBody(cursor);
 	const body = cursor.since(start);
-	return { value, body, signatures: readSignatures(cursor, what) };
+	const signatures = readSignatures(cursor, what);
+	return { value, body, signatures, bytes: cursor.since(start) };
 }
 
 function readWhole<T>(bytes: Uint8Array, readBody: (cursor: Cursor) => T, what: string): Signed<T> {

@@ -14,7 +14,7 @@ import { UpdateError, refuse } from "./errors";
 import { formatVersionString } from "./format";
 import type { Manifest } from "./format";
 import { BundleReader } from "./stream";
-import type { DeviceState, VerifiedHeader } from "./trust";
+import type { DeviceState, RootListener, VerifiedHeader } from "./trust";
 
 export interface InstalledImage {
 	readonly manifest: Manifest;
@@ -29,9 +29,10 @@ export class Installer {
 	#written = 0;
 	#done = false;
 
-	constructor(device: DeviceState, slot: FlashRegion) {
+	/** `onRoot` stores a root update from the bundle's header once it verified, before any image byte is written. */
+	constructor(device: DeviceState, slot: FlashRegion, onRoot?: RootListener) {
 		this.#slot = slot;
-		this.#reader = new BundleReader(device);
+		this.#reader = new BundleReader(device, onRoot);
 		this.#page = new Uint8Array(slot.blockSize);
 	}
 

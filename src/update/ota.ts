@@ -1,43 +1,56 @@
 /*
  * The device's update service: bundles from the update channel into the
- * inactive slot (Installer), the trusted root in the `doorward` partition,
- * and the self-test of an image booted on trial: a connection to the broker
+ * inactive slot (Installer), the trusted root in the `doorward` partition
+ * (root-store: two copies; set at the factory, then changed only by signed
+ * rotations, each stored before anything else of its bundle is acted on),
+ * the time floor (device/time: no bundle while the clock is below it), and
+ * the self-test of an image booted on trial: a connection to the broker
  * (MQTT CONNACK; over TLS on the device) within a bounded time confirms it;
  * otherwise the device resets and the boot stage rolls back.
  */
 import Flash from "flash";
 import Timer from "timer";
 import { activate, bootState, confirm, hardwareModel, onBundle, report as reportToDeliverer, restart } from "hardware/ota";
-import { now } from "hardware/clock";
+import { now, ticks } from "hardware/clock";
 import { log } from "device/log";
+import { clockSynced, timeFloor } from "device/time";
 import { firmwareVersion } from "device/version";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
-import { readRecord, writeRecord } from "store/record";
-import { Sectors } from "store/layout";
+import { refuse } from "./errors";
 import { formatVersionString, parseSignedRoot } from "./format";
 import type { Root } from "./format";
 import { Installer, describe, reasonOf } from "./installer";
+import { RefusalReports } from "./reports";
+import type { Outcome } from "./reports";
+import { installFirstRoot, loadRoot, storeRoot } from "./root-store";
+import { verifyFirstRoot } from "./trust";
 import type { BundleSink } from "./delivery";
 
-/** The trusted root (a signed root file), set once at the factory. */
-const rootSector = Sectors.updateRoot;
-
+/** The trusted root, or undefined on a device that was provisioned without one. */
 export function trustedRoot(flash: FlashRegion): Root | undefined {
-	const stored = readRecord(flash, rootSector);
-	return stored ? parseSignedRoot(stored).value : undefined;
+	return loadRoot(flash)?.root;
 }
 
-/** The factory's first root, over the local channel; refused once one is set. */
+/**
+ * The factory's root (a signed root file), on a device that is not locked
+ * yet (device/tls-identity, and the simulator's configuration message):
+ * signed by its own root keys, stored if the device has none, refused if it
+ * trusts another. Once the device is locked nothing local reaches this.
+ */
 export function installFactoryRoot(flash: FlashRegion, bytes: Uint8Array): Root {
-	if (readRecord(flash, rootSector))
-		throw new Error("update: a trusted root is already set; it changes only through a signed rotation");
-	const root = parseSignedRoot(bytes).value;
-	writeRecord(flash, rootSector, bytes);
-	return root;
+	loadRoot(flash);	// first, so that a stored root that fails (store/record) is refused before anything, never taken for absent
+	verifyFirstRoot(parseSignedRoot(bytes));
+	return installFirstRoot(flash, bytes);
 }
 
-const version = formatVersionString(firmwareVersion);
+/** What the status says about updates: the trusted root's version, or "none". */
+export function updateStatus(flash: FlashRegion): { updateRoot: number | "none" } {
+	return { updateRoot: trustedRoot(flash)?.version ?? "none" };
+}
+
+/** Refusals reach the owner at most once per this window, with a count (./reports). */
+export const refusalWindowMinutes = 10;
 
 /**
  * The slot an update is written to. The device's flash module opens app
@@ -54,19 +67,42 @@ function openInactiveSlot(label: string): FlashRegion {
 	}
 }
 
-type Outcome = Record<string, string | number | boolean>;
+const iso = (time: number) => new Date(time).toISOString();
 
-// Outcomes go to whoever delivered the bundle, and to the owner as sealed
-// events once the pipeline is up; those from before it are held until then.
+const version = formatVersionString(firmwareVersion);
+
+// Outcomes go to whoever delivered the bundle at once (a log line or a bridge
+// message: no flash), and to the owner as sealed events once the pipeline is
+// up, those from before it held until then. A sealed event takes a slot of
+// flash, so refusals reach the owner coalesced (./reports).
 let outcomeListener: ((outcome: Outcome) => void) | undefined;
 const early: Outcome[] = [];
+let refusals: RefusalReports | undefined;
 
-function report(outcome: Outcome): void {
-	reportToDeliverer(outcome);
+function toOwner(outcome: Outcome): void {
 	if (outcomeListener)
 		outcomeListener(outcome);
 	else
 		early.push(outcome);
+}
+
+function report(outcome: Outcome): void {
+	reportToDeliverer(outcome);
+	refusals ??= new RefusalReports({
+		windowMs: refusalWindowMinutes * 60000,
+		ticks,
+		later(callback, ms) {
+			const timer = Timer.set(callback, ms);
+			return () => Timer.clear(timer);
+		},
+		report: toOwner,
+	});
+	if (outcome.outcome === "refused")
+		refusals.refused(outcome);
+	else {
+		refusals.flush();
+		toOwner(outcome);
+	}
 }
 
 /** Receives every update outcome from now on, and those that came before. */
@@ -88,6 +124,11 @@ export function serveUpdates(flash: FlashRegion, deviceId: string): BundleSink {
 		// The message too: the owner reads why (a slot that cannot be opened is no fault of the bundle).
 		report({ outcome: "refused", reason: reasonOf(error), detail: (error as Error).message, version });
 	};
+	// A rotation the bundle's header carries, stored once verified: before any image byte is written.
+	const keepRoot = (root: Root, bytes: Uint8Array) => {
+		storeRoot(flash, bytes);
+		log.info(`update root ${root.version} (${root.channel}) trusted: a signed rotation`);
+	};
 	const sink: BundleSink = {
 		chunk(bytes) {
 			if (failed)
@@ -98,8 +139,10 @@ export function serveUpdates(flash: FlashRegion, deviceId: string): BundleSink {
 						throw new Error("update: the running image is on trial; it must confirm itself first");
 					const root = trustedRoot(flash);
 					if (!root)
-						throw new Error("update: no trusted root");
-					installer = new Installer({ root, model: hardwareModel, deviceId, firmwareVersion, securityVersion: bootState().securityVersion, now: now() }, openInactiveSlot(state.inactive));
+						refuse("no-root", "this device has no trusted update root (it was provisioned without one), so it takes no update");
+					if (!clockSynced())
+						refuse("clock-not-set", `clock not set: it reads ${iso(now())}, before this device's time floor ${iso(timeFloor())}`);
+					installer = new Installer({ root, model: hardwareModel, deviceId, firmwareVersion, securityVersion: bootState().securityVersion, now: now() }, openInactiveSlot(state.inactive), keepRoot);
 				}
 				installer.push(bytes);
 			}

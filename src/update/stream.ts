@@ -16,7 +16,7 @@ import { UpdateError, refuse } from "./errors";
 import { parseBundlePrefix, prefixLength } from "./format";
 import type { Manifest } from "./format";
 import { verifyBundleHeader } from "./trust";
-import type { DeviceState, VerifiedHeader } from "./trust";
+import type { DeviceState, RootListener, VerifiedHeader } from "./trust";
 
 /** Runs `body`; an UpdateError it throws becomes the object's failure, kept and rethrown ever after. */
 abstract class Refusing {
@@ -104,14 +104,17 @@ export class ImageVerifier extends Refusing {
  */
 export class BundleReader extends Refusing {
 	readonly #device: DeviceState;
+	readonly #onRoot: RootListener | undefined;
 	#buffer = new Uint8Array(prefixLength);
 	#buffered = 0;
 	#header: VerifiedHeader | undefined;
 	#image: ImageVerifier | undefined;
 
-	constructor(device: DeviceState) {
+	/** `onRoot` gets a root update the header carries, once it has verified (src/update/trust.ts verifyBundleHeader). */
+	constructor(device: DeviceState, onRoot?: RootListener) {
 		super();
 		this.#device = device;
+		this.#onRoot = onRoot;
 	}
 
 	get header(): VerifiedHeader | undefined {
@@ -159,7 +162,7 @@ export class BundleReader extends Refusing {
 				this.#buffer = header;
 			}
 			else {
-				this.#header = verifyBundleHeader(this.#buffer, this.#device);
+				this.#header = verifyBundleHeader(this.#buffer, this.#device, this.#onRoot);
 				this.#image = new ImageVerifier(this.#header.manifest);
 			}
 		}

@@ -17,7 +17,7 @@ import type { Channel, FirmwareVersion, Manifest, Root, SignatureEntry, Signed }
 
 /** What the device knows about itself when it judges an update. */
 export interface DeviceState {
-	/** The trusted root: set at the factory, changed only by verifyRootUpdate. */
+	/** The trusted root: set at the factory (verifyFirstRoot), changed only by verifyRootUpdate. */
 	readonly root: Root;
 	/** Its hardware model, as release manifests name it. */
 	readonly model: string;
@@ -27,7 +27,7 @@ export interface DeviceState {
 	readonly firmwareVersion: FirmwareVersion;
 	/** The security version burnt into its eFuses (0..16). */
 	readonly securityVersion: number;
-	/** Trusted wall-clock time, milliseconds since the epoch (hardware/clock now(), once set). */
+	/** Wall-clock time, milliseconds since the epoch: hardware/clock now(), and only once it is at or above the time floor (src/device/time.ts). */
 	readonly now: number;
 }
 
@@ -121,20 +121,52 @@ export function verifyManifest(signed: Signed<Manifest>, device: DeviceState): M
 	return manifest;
 }
 
+/**
+ * A first root, installed at the factory: the device has nothing to check it
+ * against, so it trusts it because of where it came from. Still, it must be
+ * signed by its own root keys to its own root threshold, as `doorward release
+ * root init` signs it, so a damaged or wrong file is refused, not trusted.
+ */
+export function verifyFirstRoot(candidate: Signed<Root>): Root {
+	const root = candidate.value;
+	checkSignatures(signatureLabel.root, candidate.body, candidate.signatures, root.channel, [
+		{ name: `root keys of root ${root.version}`, keys: rootKeys(root), threshold: root.rootThreshold },
+	], `root ${root.version}`);
+	return root;
+}
+
 export interface VerifiedHeader {
 	readonly manifest: Manifest;
 	/** The root the manifest was verified under: the device's, or the last of the bundle's root updates. */
 	readonly root: Root;
-	/** Whether `root` is new: the caller stores it (root updates are valid even if the image later fails). */
+	/** Whether `root` is new (the caller was given it to store through `onRoot`). */
 	readonly rootChanged: boolean;
 }
 
-/** Parses and verifies a bundle's header (bytes 0 .. H): its root updates in order, then its manifest. */
-export function verifyBundleHeader(header: Uint8Array, device: DeviceState): VerifiedHeader {
+/** Called with the last root update that verified, and its signed bytes, for the device to store. */
+export type RootListener = (root: Root, bytes: Uint8Array) => void;
+
+/**
+ * Parses and verifies a bundle's header (bytes 0 .. H): its root updates in
+ * order, then its manifest. The last root update that verified goes to
+ * `onRoot` before the manifest is looked at, and also when a later one or
+ * the manifest is refused: a rotation is valid on its own, and a key it
+ * revoked must stay revoked whatever the rest of the bundle is.
+ */
+export function verifyBundleHeader(header: Uint8Array, device: DeviceState, onRoot?: RootListener): VerifiedHeader {
 	const parsed = parseBundleHeader(header);
 	let root = device.root;
-	for (const candidate of parsed.roots)
-		root = verifyRootUpdate(root, candidate);
+	let rootBytes: Uint8Array | undefined;
+	try {
+		for (const candidate of parsed.roots) {
+			root = verifyRootUpdate(root, candidate);
+			rootBytes = candidate.bytes;
+		}
+	}
+	finally {
+		if (rootBytes && onRoot)
+			onRoot(root, rootBytes);
+	}
 	const manifest = verifyManifest(parsed.manifest, { ...device, root });
 	return { manifest, root, rootChanged: root !== device.root };
 }

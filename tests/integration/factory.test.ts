@@ -3,7 +3,9 @@
  * acceptance test. 100 devices provisioned give 100 distinct identities and
  * certificates that verify against the factory CA; no private key and no
  * storage key appears in any file the tools wrote; a locked device refuses
- * provisioning; a provisioned device reaches mosquitto (configured per
+ * provisioning, and any update root but the factory's (the attack of issue
+ * 11: a root sent on the local channel after the lock, then a bundle signed
+ * under it); a provisioned device reaches mosquitto (configured per
  * docs/deploy/broker.md) with nothing but its factory certificate.
  */
 import { readLabel } from "../../tools/factory/label.js";
@@ -21,6 +23,12 @@ import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import { factoryCommand } from "../../tools/factory/commands.js";
 import { issueCertificate, loadCa, provision, readManifest } from "../../tools/factory/factory.js";
 import type { CsrReply, ManifestEntry } from "../../tools/factory/factory.js";
+import { encodeBundle, encodeManifest, encodeRoot, hex, sha256, signMessage } from "../../tools/release/format.js";
+import type { SecretKey } from "../../tools/release/format.js";
+import { createKey } from "../../tools/release/keys.js";
+import { packSimImage } from "../../tools/release/sim-image.js";
+import { waitFor } from "../support/wait.js";
+import type { UpdateReport } from "../../tools/sim/world.js";
 
 const skip = !hasOpenssl ? "openssl is not installed; not run" : false;
 const count = Number(process.env.DOORWARD_FACTORY_DEVICES ?? 100);
@@ -44,13 +52,33 @@ async function bootedDevice(flash: string): Promise<SimulatedDevice> {
 	return device;
 }
 
-/** A fresh factory: CA, broker PKI (for the broker CA the devices trust). */
-async function factory(): Promise<{ folder: string; ca: string; brokerCa: string; pki: ReturnType<typeof makePki> }> {
+/** A root file signed by its own root key, listing `release` as its release key. */
+function rootFile(file: string, release: SecretKey, rootKey = createKey("root", "development")): string {
+	writeFileSync(file, signMessage("root", encodeRoot({
+		channel: "development", version: 1, releaseThreshold: 1, rootThreshold: 1,
+		keys: [{ role: "development", publicKey: release.publicKey, release: true, root: false }, { role: "development", publicKey: rootKey.publicKey, release: false, root: true }],
+	}), [rootKey]));
+	return file;
+}
+
+/** A bundle of a real simulator image, 1.1.0, signed by `key`. */
+function bundleSignedBy(key: SecretKey): Uint8Array {
+	const image = packSimImage(build.moduleMap, { version: { major: 1, minor: 1, patch: 0 } });
+	const manifest = signMessage("manifest", encodeManifest({
+		channel: "development", model: "doorward-sim", version: { major: 1, minor: 1, patch: 0 }, securityVersion: 0,
+		expires: Math.floor(Date.now() / 1000) + 86400, imageSize: image.length, imageDigest: sha256(image), targets: [],
+	}), [key]);
+	return encodeBundle([], manifest, image);
+}
+
+/** A fresh factory: CA, broker PKI (for the broker CA the devices trust), the update root and its release key. */
+async function factory(): Promise<{ folder: string; ca: string; brokerCa: string; pki: ReturnType<typeof makePki>; updateRoot: string; releaseKey: SecretKey }> {
 	const folder = mkdtempSync(join(tmpdir(), "doorward-factory-test-"));
 	const ca = join(folder, "ca");
 	assert.equal(await factoryCommand(["ca", "--out", ca], quiet, quiet), 0);
 	const pki = makePki([]);
-	return { folder, ca, brokerCa: pki.file("broker-ca.pem"), pki };
+	const releaseKey = createKey("release", "development");
+	return { folder, ca, brokerCa: pki.file("broker-ca.pem"), pki, updateRoot: rootFile(join(folder, "root.dwr"), releaseKey), releaseKey };
 }
 
 /* The PKCS#8 header of an RSA key: version 0, rsaEncryption, NULL, OCTET STRING. */
@@ -58,7 +86,7 @@ const pkcs8RsaHeader = Buffer.from("020100300d06092a864886f70d0101010500048204",
 
 test(`provisioning ${count} simulated devices: distinct identities, certificates from the factory CA, no secret outside a device`, { skip, timeout: 900000 }, async () => {
 	const started = Date.now();
-	const { folder, ca, brokerCa } = await factory();
+	const { folder, ca, brokerCa, updateRoot, releaseKey } = await factory();
 	assert.equal(statSync(join(ca, "ca.key")).mode & 0o777, 0o600, "the CA key is mode 0600");
 	const flashes = Array.from({ length: count }, (_, i) => join(folder, "devices", `device-${String(i).padStart(3, "0")}.bin`));
 	const entries: ManifestEntry[] = [];
@@ -68,7 +96,7 @@ test(`provisioning ${count} simulated devices: distinct identities, certificates
 		while (next < flashes.length) {
 			const flash = flashes[next++];
 			entries.push(await provision({
-				ca, flash, broker: "mqtts://broker.example:8883", brokerCa, model: "doorward-s3", hardwareRevision: "A1",
+				ca, flash, broker: "mqtts://broker.example:8883", brokerCa, updateRoot, model: "doorward-s3", hardwareRevision: "A1",
 				labelDir: join(folder, "labels"), build, say: quiet, print: (line) => printed.push(line),
 			}));
 		}
@@ -91,13 +119,14 @@ test(`provisioning ${count} simulated devices: distinct identities, certificates
 		assert.equal(createHash("sha256").update(spki).digest("hex"), entry.tlsPublicKeySha256);
 		assert.equal(certificate.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
 		const label = readFileSync(join(folder, "labels", `${entry.deviceId}.txt`), "utf8");
-		const code = /^doorward:2:([0-9a-f]{32}):([0-9a-f-]+):(\d{8})$/m.exec(label);
+		const code = /doorward:2:([0-9a-f]{32}):([0-9a-f-]+):(\d{8})$/m.exec(label);
 		assert.ok(code && (code[1] === entry.deviceId) && (code[2] === entry.fingerprint), label.slice(-120));
 		assert.match(label, new RegExp(`setup code ${code![3].slice(0, 4)}-${code![3].slice(4)}-\\d\n$`));
 		// The code leaves the device once, to the label: never in the manifest nor on the station's output.
 		assert.ok(!readFileSync(join(ca, "manifest.jsonl"), "utf8").includes(code![3]), "the setup code is not in the manifest");
 		assert.ok(!printed.some((line) => line.includes(code![3])), "the setup code is not printed");
 		assert.ok(readFileSync(join(folder, "labels", `${entry.deviceId}.png`)).subarray(1, 4).equals(Buffer.from("PNG")));
+		assert.deepEqual(entry.updateRoot, { version: 1, channel: "development", sha256: hex(sha256(readFileSync(updateRoot))) });
 	}
 
 	// Every file the tools wrote, except the CA's own key and each device's own
@@ -122,28 +151,45 @@ test(`provisioning ${count} simulated devices: distinct identities, certificates
 		assert.ok(!bytes.toString("latin1").includes("PRIVATE KEY"), `${flash}: no PEM key`);
 		assert.equal(bytes.indexOf(Buffer.from(readLabel(flash)!.setupCode)), -1, `${flash}: the setup code is not on flash (only its verifier, in the keystore)`);
 	}
-	// A provisioned device refuses any further provisioning, through the command too.
+	// A provisioned device refuses any further provisioning, and any other update root, through the command too.
 	const refused = await bootedDevice(flashes[0]);
+	const updates: UpdateReport[] = [];
+	refused.on("update", (report: UpdateReport) => updates.push(report));
 	try {
 		const csr = await refused.factoryRequest({ doorward: "csr" });
 		assert.deepEqual(csr, { ok: false, error: "provisioning is locked" });
+		// The attacker's root, with their own release key, on the local channel: as the old trustRoot line, and inside "provision".
+		const attackerKey = createKey("attacker", "development");
+		const attackerRoot = readFileSync(rootFile(join(folder, "attacker.dwr"), attackerKey)).toString("hex");
 		const again = await refused.factoryRequest({
-			doorward: "provision", certificate: manifest[0].certificate,
+			doorward: "provision", certificate: manifest[0].certificate, updateRoot: attackerRoot,
 			configuration: { broker: { address: "evil.example", port: 8883, tls: { ca: readFileSync(brokerCa, "utf8"), serverName: "evil.example" } }, model: "x" },
 		});
 		assert.deepEqual(again, { ok: false, error: "provisioning is locked" });
+		const line = await refused.localRequest({ trustRoot: attackerRoot });
+		assert.equal(line.ok, false, "no local message sets the update root");
+		// A bundle the attacker signed is refused; one signed by the factory root's release key installs.
+		refused.sendUpdate(bundleSignedBy(attackerKey));
+		const refusal = await waitFor("the attacker's bundle refused", () => updates.find((report) => report.outcome !== "trial"));
+		assert.equal(refusal.outcome, "refused");
+		assert.equal(refusal.reason, "unknown-key");
+		refused.sendUpdate(bundleSignedBy(releaseKey));
+		const installed = await waitFor("the genuine bundle installed", () => updates.find((report) => report.outcome === "installed"), 60000);
+		assert.equal(installed.installed, "1.1.0");
 	}
 	finally {
 		await refused.powerOff();
 	}
 	const lines: string[] = [];
 	assert.equal(await factoryCommand(["provision", "--ca", ca, "--flash", flashes[1], "--broker", "mqtts://evil.example:8883", "--broker-ca", brokerCa,
-		"--model", "x", "--hardware-revision", "y"], (line) => lines.push(line), quiet), 1);
+		"--update-root", updateRoot, "--model", "x", "--hardware-revision", "y"], (line) => lines.push(line), quiet), 1);
 	assert.match(lines.join("\n"), /provisioning is locked/);
+	assert.equal(await factoryCommand(["provision", "--ca", ca, "--flash", flashes[1], "--broker", "mqtts://evil.example:8883", "--broker-ca", brokerCa,
+		"--model", "x", "--hardware-revision", "y"], (line) => lines.push(line), quiet), 2, "--update-root is required");
 });
 
-test("the device's CSR passes openssl req -verify; the device refuses a certificate for another key and a configuration with a key", { skip, timeout: 120000 }, async () => {
-	const { folder, ca, brokerCa, pki } = await factory();
+test("the device's CSR passes openssl req -verify; the device refuses a certificate for another key, a configuration with a key, a missing or self-unsigned update root", { skip, timeout: 120000 }, async () => {
+	const { folder, ca, brokerCa, pki, updateRoot } = await factory();
 	const flash = join(folder, "device.bin");
 	const device = await bootedDevice(flash);
 	try {
@@ -176,20 +222,31 @@ test("the device's CSR passes openssl req -verify; the device refuses a certific
 			configuration: { ...configuration, broker: { ...configuration.broker, tls: { ...configuration.broker.tls, key: pki.text("broker.key") } } },
 		});
 		assert.deepEqual(withKey, { ok: false, error: "provision: a configuration carries no keys or passwords" });
+
+		// The update root: required, and signed by its own root keys; a refused one leaves the device unlocked, nothing stored.
+		const { pem: mine } = issueCertificate(loadCa(ca), reply as unknown as CsrReply);
+		const noRoot = await device.factoryRequest({ doorward: "provision", configuration, certificate: mine });
+		assert.deepEqual(noRoot, { ok: false, error: "provision: updateRoot must be a signed root file in hex" });
+		const damaged = readFileSync(updateRoot);
+		damaged[damaged.length - 1] ^= 1;
+		const badRoot = await device.factoryRequest({ doorward: "provision", configuration, certificate: mine, updateRoot: damaged.toString("hex") });
+		assert.equal(badRoot.ok, false);
+		assert.match(String(badRoot.error), /^update refused \(bad-signature\): root 1, signature 0: does not verify$/);
+		assert.equal((await device.factoryRequest({ doorward: "csr" })).ok, true, "still unlocked");
 	}
 	finally {
 		await device.powerOff();
 	}
 	// Still unlocked: the factory provisions it.
-	const entry = await provision({ ca, flash, broker: "mqtts://127.0.0.1:8883", brokerCa, model: "m", hardwareRevision: "r", build, say: quiet, print: quiet });
+	const entry = await provision({ ca, flash, broker: "mqtts://127.0.0.1:8883", brokerCa, updateRoot, model: "m", hardwareRevision: "r", build, say: quiet, print: quiet });
 	assert.match(entry.deviceId, /^[0-9a-f]{32}$/);
 });
 
 test("a provisioned device publishes to mosquitto (docs/deploy/broker.md) with its factory certificate alone", { skip: skip || (!mosquittoBinary && "mosquitto is not installed; not run"), timeout: 180000 }, async () => {
-	const { folder, ca, brokerCa, pki } = await factory();
+	const { folder, ca, brokerCa, pki, updateRoot } = await factory();
 	const port = await freePort();
 	const flash = join(folder, "device.bin");
-	const entry = await provision({ ca, flash, broker: `mqtts://127.0.0.1:${port}`, brokerCa, model: "doorward-s3", hardwareRevision: "A1", build, say: quiet, print: quiet });
+	const entry = await provision({ ca, flash, broker: `mqtts://127.0.0.1:${port}`, brokerCa, updateRoot, model: "doorward-s3", hardwareRevision: "A1", build, say: quiet, print: quiet });
 	const cli = join(projectRoot, "bin", "doorward.js");
 	const doorward = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: projectRoot, encoding: "utf8", timeout: 120000 });
 	const phoneFile = join(folder, "phone.json");

@@ -4,7 +4,8 @@
  * moved to another sector stops the device in "fault" with the reason, where
  * it takes no update and answers the local channel with the reason; a record
  * torn by a power cut reads as absent and the device carries on, after a cut
- * at any flash operation of its first boot.
+ * at any flash operation of its first boot. The update root comes with the
+ * configuration (the simulator's stand-in for the factory line).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +20,7 @@ import { encodeBundle, encodeManifest, encodeRoot, sha256, signMessage } from ".
 import { createKey } from "../../tools/release/keys.js";
 import { packSimImage } from "../../tools/release/sim-image.js";
 import { crc32 } from "util/bytes";
+import { freePort } from "../support/mosquitto.js";
 import { Sectors } from "store/layout";
 import { createPhone } from "../../tools/phone/identity.js";
 
@@ -74,21 +76,26 @@ interface Rig {
 	updates: UpdateReport[];
 }
 
-function start(flashPath: string, env?: Record<string, string>): Rig {
+/** The world's configuration, with the update root, for a broker nobody runs (the device stays offline). */
+async function configuration(): Promise<Record<string, unknown>> {
+	return { broker: { address: "127.0.0.1", port: await freePort() }, model: "doorward-test", updateRoot: Buffer.from(root).toString("hex") };
+}
+
+function start(flashPath: string, env?: Record<string, string>, configured?: Record<string, unknown>): Rig {
 	const rig: Rig = { device: undefined!, log: [], statuses: [], updates: [] };
-	rig.device = new SimulatedDevice({ build, flashPath, secretPath: deviceSecretFor(flashPath), onLog: (line) => rig.log.push(line), env });
+	rig.device = new SimulatedDevice({ build, flashPath, secretPath: deviceSecretFor(flashPath), onLog: (line) => rig.log.push(line), env, ...(configured ? { configuration: configured } : {}) });
 	rig.device.on("status", (status: DeviceStatus) => rig.statuses.push(status));
 	rig.device.on("update", (report: UpdateReport) => rig.updates.push(report));
 	return rig;
 }
 
-/** A device as the factory leaves it before its configuration: identity, keys and record key made, the update root trusted. */
+/** A configured device: identity, keys and record key made, the update root trusted. */
 async function template(folder: string): Promise<string> {
 	const flash = join(folder, "template.bin");
-	const rig = start(flash);
+	const rig = start(flash, undefined, await configuration());
 	try {
-		await waitFor("provisioning", () => rig.statuses.find((status) => status.state === "provisioning"), 60000);
-		assert.deepEqual(await rig.device.trustRoot(root), { ok: true, root: 1 });
+		const connecting = await waitFor("connecting", () => rig.statuses.find((status) => status.state === "connecting"), 60000);
+		assert.equal(connecting.updateRoot, 1, "the update root trusted");
 	}
 	finally {
 		await rig.device.powerOff();
@@ -120,7 +127,7 @@ async function expectFault(flash: string, reason: RegExp): Promise<void> {
 		assert.match(String(reply.error), reason);
 		// The onboarding link answers with the reason too, and admits nobody.
 		await assert.rejects(rig.device.pair(createPhone("owner"), { deviceId: "00".repeat(16), setupCode: "20202021" }), (error: Error) => /^the device refused: the device is in fault: /.test(error.message) && reason.test(error.message));
-		assert.deepEqual(await rig.device.trustRoot(root), { ok: false, error: reply.error }, "no factory root either");
+		assert.deepEqual(await rig.device.factoryRequest({ doorward: "csr" }), { ok: false, error: reply.error }, "no factory request either");
 		assert.ok(!rig.updates.some((report) => report.outcome === "installed"), JSON.stringify(rig.updates));
 		assert.equal(rig.device.resets, 0);
 	}
@@ -159,7 +166,7 @@ test("a forged or moved record puts the device in fault with the reason, where i
 		await expectFault(flash, /record: doorward sector 1 \(identity\) does not authenticate/);
 	}
 	// Torn: the root record's body is there but its commit word is not, as a cut before the last write leaves it.
-	// The device boots, reads no root, and takes the factory's again.
+	// The device boots and reads no root: it says so, and takes no update.
 	{
 		const flash = copyDevice(genuine, join(folder, "torn.bin"));
 		const record = sectorOf(flash, Sectors.updateRoot);
@@ -167,9 +174,12 @@ test("a forged or moved record puts the device in fault with the reason, where i
 		putSector(flash, Sectors.updateRoot, record);
 		const rig = start(flash);
 		try {
-			await waitFor("provisioning", () => rig.statuses.find((status) => status.state === "provisioning"), 60000);
+			const connecting = await waitFor("connecting", () => rig.statuses.find((status) => status.state === "connecting"), 60000);
 			assert.ok(!rig.statuses.some((status) => status.state === "fault"), JSON.stringify(rig.statuses));
-			assert.deepEqual(await rig.device.trustRoot(root), { ok: true, root: 1 });
+			assert.equal(connecting.updateRoot, "none");
+			rig.device.sendUpdate(bundle);
+			const refused = await waitFor("the update refused", () => rig.updates.find((report) => report.outcome === "refused"), 30000);
+			assert.equal(refused.reason, "no-root");
 		}
 		finally {
 			await rig.device.powerOff();
@@ -179,33 +189,33 @@ test("a forged or moved record puts the device in fault with the reason, where i
 
 test("a power cut at any flash write or erase of the first boot and of the factory's root never leaves the device in fault", { timeout: 600000 }, async () => {
 	const folder = mkdtempSync(join(tmpdir(), "doorward-records-cut-"));
-	const settled = (rig: Rig) => rig.statuses.find((status) => (status.state === "provisioning") || (status.state === "fault"));
+	const configured = await configuration();
+	const settled = (rig: Rig) => rig.statuses.find((status) => (status.state === "connecting") || (status.state === "fault"));
 	let cuts = 0;
 	for (let cut = 1; ; cut++) {
 		const flash = join(folder, `cut-${cut}.bin`);
-		const cutting = start(flash, { DOORWARD_FLASH_CUT_AFTER: String(cut) });
+		// Configured with the root as it boots: the root, then the configuration, after the first boot's keys.
+		const cutting = start(flash, { DOORWARD_FLASH_CUT_AFTER: String(cut) }, configured);
 		let gone = false;
 		void cutting.device.exited.then(() => { gone = true; });
-		await waitFor("provisioning, or the cut", () => settled(cutting) ?? (gone ? true : undefined), 60000);
-		if (!gone)
-			await cutting.device.trustRoot(root).catch(() => undefined); // the cut may end the device before it answers
+		await waitFor("configured, or the cut", () => settled(cutting) ?? (gone ? true : undefined), 60000);
 		const wasCut = cutting.log.some((line) => line.includes("power cut"));
 		await cutting.device.powerOff();
 		if (!wasCut)
 			break;
 		cuts++;
-		const after = start(flash);
+		// Powered up again, with the world ready to configure it again if the cut came before its configuration.
+		const after = start(flash, undefined, configured);
 		try {
-			const state = await waitFor("provisioning after the cut", () => settled(after), 60000);
-			assert.equal(state.state, "provisioning", `cut ${cut}: ${JSON.stringify(state)}\n${cutting.log.join("\n")}`);
-			const reply = await after.device.trustRoot(root);
-			assert.ok(reply.ok || /already set/.test(String(reply.error)), `cut ${cut}: ${JSON.stringify(reply)}`);
+			const state = await waitFor("configured after the cut", () => settled(after), 60000);
+			assert.equal(state.state, "connecting", `cut ${cut}: ${JSON.stringify(state)}\n${cutting.log.join("\n")}`);
+			assert.equal(state.updateRoot, 1, `cut ${cut}: the root trusted`);
 		}
 		finally {
 			await after.device.powerOff();
 		}
 	}
-	// The record key, identity, device keys, TLS key and root: two writes each on an erased sector.
-	console.log(`power cuts: ${cuts} (every flash write and erase from the first power-up through the factory's root); the device booted to provisioning after each`);
-	assert.ok(cuts >= 10, `${cuts} cuts`);
+	// The record key, time floor, identity, device keys, TLS key, root and configuration: two writes each on an erased sector.
+	console.log(`power cuts: ${cuts} (every flash write and erase from the first power-up through the factory's root and the configuration); the device booted, configured and trusting the root, after each`);
+	assert.ok(cuts >= 12, `${cuts} cuts`);
 });

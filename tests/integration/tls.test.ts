@@ -1,8 +1,12 @@
 /*
- * The simulator's TLS socket (embedded:io/socket/tcp/tls, hardware/net/sim/tls.c)
- * against a real broker: mosquitto with a TLS listener that requires client
- * certificates, and a throwaway PKI made with openssl in a temporary folder.
- * The firmware side is tests/xs/tls-probe.ts, run in the XS host.
+ * The TLS socket (embedded:io/socket/tcp/tls: hardware/net/tls, the same
+ * engine and socket the device runs, here over the simulator's TCP socket)
+ * against a real broker, mosquitto with a TLS listener that requires client
+ * certificates, and against Node TLS servers that present what an attacker
+ * or a misconfigured broker would: each refusal must come with its reason.
+ * Certificates are throwaway, made with openssl in a temporary folder
+ * (tests/support/pki.ts). The firmware side is tests/xs/tls-probe.ts, run in
+ * the XS host.
  *
  * Skipped, saying why, without /usr/sbin/mosquitto or openssl
  * (Debian: apt-get install mosquitto openssl).
@@ -14,12 +18,15 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createPrivateKey, generateKeyPairSync } from "node:crypto";
 import { createServer, connect } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import type { TLSSocket } from "node:tls";
+import type { TLSSocket, TlsOptions } from "node:tls";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { simulatorBuild } from "../../tools/build/firmware.js";
+import { caExtensions, issue, serverExtensions } from "../support/pki.js";
+import { startImpostor } from "../support/proxy.js";
 import { waitFor } from "../support/wait.js";
 
 const mosquittoPath = "/usr/sbin/mosquitto";
@@ -43,18 +50,9 @@ function openssl(folder: string, args: string[]): void {
 		throw new Error(`openssl ${args.join(" ")} failed:\n${run.stderr}`);
 }
 
-/** A CA, and certificates it signs, as PEM files in `folder`. */
-function makeCa(folder: string, name: string): void {
-	openssl(folder, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
-		"-keyout", `${name}.key`, "-out", `${name}.pem`, "-subj", `/CN=Doorward test ${name}`,
-		"-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-}
-
-function makeLeaf(folder: string, ca: string, name: string, subject: string, extensions: string): void {
-	openssl(folder, ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
-	writeFileSync(join(folder, `${name}.ext`), extensions);
-	openssl(folder, ["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-		"-days", "2", "-sha256", "-out", `${name}.pem`, "-extfile", `${name}.ext`]);
+/** openssl ca's date format, `days` from now. */
+function opensslDate(days: number): string {
+	return `${new Date(Date.now() + days * 86400000).toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
 }
 
 function freePort(): Promise<number> {
@@ -93,13 +91,26 @@ before(async () => {
 	if (skip)
 		return;
 	const folder = mkdtempSync(join(tmpdir(), "doorward-tls-"));
-	makeCa(folder, "ca");
-	makeCa(folder, "other-ca");
-	makeLeaf(folder, "ca", "server", "/CN=localhost",
-		"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n");
-	makeLeaf(folder, "ca", "client", "/CN=doorward-probe",
-		"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+	issue(folder, "ca", "/CN=Doorward test ca", { extensions: caExtensions });
+	issue(folder, "other-ca", "/CN=Doorward test other-ca", { extensions: caExtensions });
+	const server = serverExtensions("127.0.0.1", "localhost");
+	issue(folder, "server", "/CN=localhost", { issuer: "ca", extensions: server });
+	issue(folder, "client", "/CN=doorward-probe", { issuer: "ca",
+		extensions: "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n" });
 	openssl(folder, ["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"]);
+	// What the refusal tests present, each one property away from a good chain.
+	issue(folder, "intermediate", "/CN=Doorward test intermediate", { issuer: "ca", extensions: caExtensions });
+	issue(folder, "via-intermediate", "/CN=localhost", { issuer: "intermediate", extensions: server });
+	issue(folder, "not-a-ca", "/CN=Doorward test not-a-ca", { issuer: "ca",
+		extensions: "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyCertSign,cRLSign\n" });
+	issue(folder, "via-not-a-ca", "/CN=localhost", { issuer: "not-a-ca", extensions: server });
+	issue(folder, "no-constraints", "/CN=Doorward test no-constraints", { issuer: "ca", extensions: "keyUsage=critical,keyCertSign,cRLSign\n" });
+	issue(folder, "via-no-constraints", "/CN=localhost", { issuer: "no-constraints", extensions: server });
+	issue(folder, "attacker", "/CN=localhost", { extensions: server });
+	issue(folder, "expired", "/CN=localhost", { issuer: "ca", extensions: server, notBefore: opensslDate(-3), notAfter: opensslDate(-1) });
+	issue(folder, "sha1", "/CN=localhost", { issuer: "ca", extensions: server, digest: "sha1" });
+	issue(folder, "md5", "/CN=localhost", { issuer: "ca", extensions: server, digest: "md5" });
+	issue(folder, "short-key", "/CN=localhost", { issuer: "ca", extensions: server, bits: 1024 });
 	pki = { folder, read: (name) => readFileSync(join(folder, name), "utf8") };
 
 	port = await freePort();
@@ -288,7 +299,7 @@ test("closing during the connect and during the handshake frees the socket", { s
 });
 
 test("the constructor checks its options", { skip }, async (t) => {
-	makeLeaf(pki.folder, "other-ca", "stranger", "/CN=stranger", "basicConstraints=critical,CA:FALSE\n");
+	issue(pki.folder, "stranger", "/CN=stranger", { issuer: "other-ca", extensions: "basicConstraints=critical,CA:FALSE\n" });
 	const run = await probe({ mode: "validate", ...identity(), otherKey: pki.read("stranger.key") });
 	assert.ok(run.lines.length >= 10, show(run));
 	for (const line of run.lines) {
@@ -297,4 +308,112 @@ test("the constructor checks its options", { skip }, async (t) => {
 		await t.test(name, () => assert.ok(passed, reason));
 	}
 	assert.equal(run.status, 0, show(run));
+});
+
+/*
+ * Refusals. Each server below is a Node TLS server presenting one bad
+ * property, and the probe only handshakes (mode "handshake"): it must fail,
+ * with a reason that names what was wrong. The first test is the control: a
+ * good chain through an intermediate, served the same way, connects.
+ */
+
+/** `names`' certificates, PEM, in that order: what a server sends. */
+function chain(...names: string[]): string {
+	return names.map((name) => pki.read(`${name}.pem`)).join("");
+}
+
+/** A TLS server for the probe's handshake; SECLEVEL 0 lets OpenSSL present the weak certificates and versions under test. */
+async function serve(options: TlsOptions): Promise<{ port: number; close(): Promise<void> }> {
+	const server = createTlsServer({ ciphers: "DEFAULT@SECLEVEL=0", ...options }, (socket: TLSSocket) => socket.on("error", () => {}));
+	server.on("tlsClientError", () => {});
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+	return {
+		port: (server.address() as { port: number }).port,
+		close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+	};
+}
+
+/** The probe's one line after handshaking with a server that presents `cert` (PEM chain) with `key`. */
+async function handshakeWith(options: TlsOptions, settings: Record<string, unknown> = {}): Promise<{ line: string; run: ProbeRun }> {
+	const server = await serve(options);
+	try {
+		const run = await probe({ mode: "handshake", port: server.port, serverName: "localhost", ca: pki.read("ca.pem"), ...settings });
+		assert.equal(run.lines.length, 1, show(run));
+		assert.equal(run.status, 0, show(run));
+		return { line: run.lines[0], run };
+	}
+	finally {
+		await server.close();
+	}
+}
+
+const verificationFailed = "tls-probe error X509 - Certificate verification failed";
+
+test("control: a server certificate through an intermediate CA, served by Node, verifies", { skip }, async () => {
+	const { line, run } = await handshakeWith({ key: pki.read("via-intermediate.key"), cert: chain("via-intermediate", "intermediate") });
+	assert.equal(line, "tls-probe handshake", show(run));
+});
+
+test("the attacker's chain is refused: a self-signed certificate for the broker's name, followed by the real CA", { skip }, async () => {
+	const { line, run } = await handshakeWith({ key: pki.read("attacker.key"), cert: chain("attacker", "ca") });
+	assert.ok(line.startsWith(verificationFailed), show(run));
+	assert.match(line, /not correctly signed by the trusted CA; certificate 0 "CN=localhost", self-signed\)$/, show(run));
+});
+
+test("an intermediate that is not a CA is refused: basicConstraints CA:FALSE, or none", { skip }, async () => {
+	for (const intermediate of ["not-a-ca", "no-constraints"]) {
+		const { line, run } = await handshakeWith({ key: pki.read(`via-${intermediate}.key`), cert: chain(`via-${intermediate}`, intermediate) });
+		assert.ok(line.startsWith(verificationFailed), show(run));
+		assert.match(line, /not correctly signed by the trusted CA; certificate 0 "CN=localhost", issued by a certificate that is not a CA \(basicConstraints CA:TRUE missing\)\)$/, show(run));
+	}
+});
+
+test("an expired certificate is refused", { skip }, async () => {
+	const { line, run } = await handshakeWith({ key: pki.read("expired.key"), cert: chain("expired") });
+	assert.ok(line.startsWith(verificationFailed), show(run));
+	assert.match(line, /The certificate validity has expired; certificate 0 "CN=localhost"\)$/, show(run));
+});
+
+test("certificates signed with SHA-1 or MD5 are refused", { skip }, async () => {
+	for (const digest of ["sha1", "md5"]) {
+		const { line, run } = await handshakeWith({ key: pki.read(`${digest}.key`), cert: chain(digest) });
+		assert.ok(line.startsWith(verificationFailed), show(run));
+		assert.match(line, /The certificate is signed with an unacceptable hash.*; certificate 0 "CN=localhost"\)$/, show(run));
+	}
+});
+
+test("an RSA key under 2048 bits is refused", { skip }, async () => {
+	const { line, run } = await handshakeWith({ key: pki.read("short-key.key"), cert: chain("short-key") });
+	assert.ok(line.startsWith(verificationFailed), show(run));
+	assert.match(line, /The certificate is signed with an unacceptable key.*; certificate 0 "CN=localhost"\)$/, show(run));
+});
+
+test("a server that speaks only TLS 1.1 is refused", { skip }, async () => {
+	const { line, run } = await handshakeWith({ key: pki.read("server.key"), cert: chain("server"), minVersion: "TLSv1.1", maxVersion: "TLSv1.1" });
+	assert.match(line, /^tls-probe error SSL - (Handshake protocol not within min\/max boundaries|A fatal alert message was received from our peer \(alert 70: protocol_version\))/, show(run));
+});
+
+test("a server that signs its key exchange with another key than its certificate's is refused; with the certificate's key it connects", { skip }, async () => {
+	// The impostor (tests/support/proxy.ts) presents the real chain and runs a
+	// complete TLS 1.2 ECDHE_RSA handshake; only the signing key differs.
+	const der = (name: string) => Buffer.from(pki.read(`${name}.pem`).replace(/-----[^-]+-----|\s/g, ""), "base64");
+	const attempt = async (signWith: ReturnType<typeof createPrivateKey>) => {
+		const impostor = await startImpostor([der("server"), der("ca")], signWith);
+		try {
+			const run = await probe({ mode: "handshake", port: impostor.port, serverName: "localhost", ca: pki.read("ca.pem") });
+			assert.equal(impostor.failure, undefined, show(run));
+			assert.equal(run.lines.length, 1, show(run));
+			return { line: run.lines[0], run, handshakes: impostor.handshakes };
+		}
+		finally {
+			await impostor.close();
+		}
+	};
+	const control = await attempt(createPrivateKey(pki.read("server.key")));
+	assert.equal(control.line, "tls-probe handshake", show(control.run));
+	assert.equal(control.handshakes, 1, "the impostor completed the control handshake");
+	const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+	const { line, run, handshakes } = await attempt(privateKey);
+	assert.match(line, /^tls-probe error .+ \(the server's key exchange: its signature must verify with the key of its certificate\)$/, show(run));
+	assert.equal(handshakes, 0, "no handshake completed with the other key");
 });

@@ -7,7 +7,7 @@
  */
 import { test, equal, ok, throws, bytesEqual } from "tests/harness";
 import SensorCamera from "embedded:io/image/in/camera";
-import type { DisposableFrame, SensorOptions } from "embedded:io/image/in/camera";
+import type { DisposableFrame, SensorOptions } from "hardware/camera/frame";
 import Camera from "hardware/camera";
 import Timer from "timer";
 

@@ -5,6 +5,7 @@
  * otherKey?, payloadBytes? } with PEM text, or DER as hex.
  *
  * Reports as trace lines:
+ *   tls-probe handshake                mode "handshake": the handshake completed (then it closes)
  *   tls-probe connack <return code>
  *   tls-probe echo <bytes>             a QoS 1 message to itself came back intact
  *   tls-probe closed
@@ -22,7 +23,7 @@ import { fromHex, utf8Encode } from "util/bytes";
 import { test, throws } from "tests/harness";
 
 interface Settings {
-	mode: "mqtt" | "stream" | "close-early" | "validate";
+	mode: "mqtt" | "stream" | "close-early" | "validate" | "handshake";
 	port: number;
 	host?: string;
 	serverName?: string;
@@ -205,6 +206,25 @@ function stream(): void {
 	} as unknown as ConstructorParameters<typeof TLS>[0]);
 }
 
+/* Only the handshake: the server need not speak MQTT. */
+function handshake(): void {
+	const timeout = Timer.set(() => finish("timeout", 1), 20000);
+	const socket = new TLS({
+		address: "127.0.0.1",
+		port: settings.port,
+		secure: secure(),
+		onWritable() {
+			Timer.clear(timeout);
+			socket.close();
+			finish("handshake");
+		},
+		onError(message?: string) {
+			Timer.clear(timeout);
+			finish(`error ${message ?? "(no message)"}`);
+		},
+	} as unknown as ConstructorParameters<typeof TLS>[0]);
+}
+
 function closeEarly(): void {
 	// Closed while the TCP connect is under way, then while the handshake is.
 	const options = { address: "127.0.0.1", port: settings.port, secure: secure(), onError: () => finish("error during close-early", 1) };
@@ -245,9 +265,18 @@ function validate(): void {
 		throws(make({ certificate: ca, serverName: "localhost" }, { format: "number" }), /format/);
 	});
 	test("the natives check their arguments too", () => {
-		throws(() => native("xs_tls_connect").call(undefined, {}, "127.0.0.1", 70000, "localhost", ca, undefined, undefined), /invalid port/);
-		throws(() => native("xs_tls_connect").call(undefined, {}, "127.0.0.1", 1883, "localhost", "not bytes", undefined, undefined), /non-empty ArrayBuffer/);
+		throws(() => native("xs_tls_create").call(undefined, "", ca, undefined, undefined), /serverName/);
+		throws(() => native("xs_tls_create").call(undefined, "localhost", "not bytes", undefined, undefined), /non-empty ArrayBuffer/);
+		throws(() => native("xs_tls_create").call(undefined, "localhost", ca, [], undefined), /1 to 8 certificates/);
 		throws(() => native("xs_tls_read").call(undefined, {}, 1), /.+/);
+		throws(() => native("xs_tls_step").call(undefined, new ArrayBuffer(8), undefined), /.+/);
+		const engine = native("xs_tls_create").call(undefined, "localhost", ca, undefined, undefined);
+		throws(() => native("xs_tls_receive").call(undefined, engine, new ArrayBuffer(native("xs_tls_room").call(undefined, engine) + 1)), /more than the .* of room/);
+		throws(() => native("xs_tls_write").call(undefined, engine, new ArrayBuffer(1)), /not connected yet/);
+		throws(() => native("xs_tls_take").call(undefined, engine, -1), /negative/);
+		native("xs_tls_close").call(undefined, engine, true);
+		if (native("xs_tls_step").call(undefined, engine, undefined) !== "tls: closed")
+			throw new Error("a closed engine steps no further");
 	});
 }
 
@@ -263,6 +292,9 @@ case "close-early":
 	break;
 case "validate":
 	validate();
+	break;
+case "handshake":
+	handshake();
 	break;
 default:
 	finish(`error unknown mode ${String(settings.mode)}`, 2);

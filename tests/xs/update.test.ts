@@ -12,7 +12,7 @@ import { UpdateError } from "update/errors";
 import type { RefusalReason } from "update/errors";
 import { parseSignedRoot, prefixLength } from "update/format";
 import type { Root } from "update/format";
-import { verifyBundleHeader, verifyRootUpdate } from "update/trust";
+import { verifyBundleHeader, verifyFirstRoot, verifyRootUpdate } from "update/trust";
 import type { DeviceState } from "update/trust";
 import { BundleReader, ImageVerifier, verifyBundle } from "update/stream";
 import { bundle, manifestBody, manifestFor, rootBody, signed, testKey } from "./update-writer";
@@ -308,6 +308,47 @@ test("root rotation inside a bundle: the new release keys count, the removed one
 	refuses(() => verifyBundle(makeBundle({ roots: [signed("root", rootBody(root2Spec), [R1, R3])] }), device), "threshold", "a rotation below threshold");
 	const after = { ...device, root: header.root };
 	verifyBundle(makeBundle({ signers: [P3, P4] }), after);
+});
+
+test("a rotation reaches the device's store once verified, even when the manifest after it is refused", () => {
+	const rotation = signed("root", rootBody(root2Spec), [R1, R2, R3]);
+	const stored: { version: number; bytes: Uint8Array }[] = [];
+	const keep = (root: Root, bytes: Uint8Array) => stored.push({ version: root.version, bytes });
+	const bundled = makeBundle({ roots: [rotation], signers: [P4, P2] });
+	verifyBundleHeader(bundled.subarray(0, headerLengthOf(bundled)), device, keep);
+	equal(stored.length, 1, "stored once");
+	equal(stored[0].version, 2, "root 2");
+	bytesEqual(stored[0].bytes, rotation, "exactly the signed root, as it arrived");
+	// The manifest is signed by P1, which root 2 revoked: refused, and root 2 is stored all the same.
+	const revoked = makeBundle({ roots: [rotation], signers: [P1, P2] });
+	refuses(() => verifyBundleHeader(revoked.subarray(0, headerLengthOf(revoked)), device, keep), "unknown-key", "P1 after the rotation");
+	equal(stored.length, 2, "stored although the manifest was refused");
+	// Of two rotations, the second refused: the first is stored.
+	const bad3 = signed("root", rootBody(root3Spec), [R2]);
+	const partly = makeBundle({ roots: [rotation, bad3], signers: [P3, P4] });
+	refuses(() => verifyBundleHeader(partly.subarray(0, headerLengthOf(partly)), device, keep), "threshold", "root 3 below threshold");
+	equal(stored.length, 3, "the valid rotation before it");
+	equal(stored[2].version, 2, "root 2, not 3");
+	// No rotation: nothing to store.
+	verifyBundleHeader(good.subarray(0, headerLengthOf(good)), device, keep);
+	equal(stored.length, 3, "nothing for a bundle without a rotation");
+	// And through the streaming reader, before the first image byte is released.
+	const seen: number[] = [];
+	const reader = new BundleReader(device, (root) => seen.push(root.version));
+	const header = reader.push(bundled.subarray(0, headerLengthOf(bundled)));
+	equal(header.length, 0, "no image byte yet");
+	equal(seen.join(), "2", "the rotation handed over with the header");
+});
+
+test("a factory root is trusted only if its own root keys signed it to its threshold", () => {
+	const file = signed("root", rootBody(root1Spec), [R1, R2]);
+	equal(verifyFirstRoot(parseSignedRoot(file)).version, 1, "root 1, signed by R1 and R2");
+	bytesEqual(parseSignedRoot(file).bytes, file, "the signed message's bytes are the file");
+	refuses(() => verifyFirstRoot(parseSignedRoot(signed("root", rootBody(root1Spec), [R1]))), "threshold", "one of two root keys");
+	refuses(() => verifyFirstRoot(parseSignedRoot(signed("root", rootBody(root1Spec), [P1, R1, R2]))), "unknown-key", "a release key signing the root");
+	refuses(() => verifyFirstRoot(parseSignedRoot(signed("root", rootBody(root1Spec), [X]))), "unknown-key", "the attacker's key");
+	refuses(() => verifyFirstRoot(parseSignedRoot(flipBit(file, file.length - 1, 0))), "bad-signature", "a damaged signature");
+	refuses(() => verifyFirstRoot(parseSignedRoot(flipBit(file, 20, 0))), "bad-signature", "a damaged key");
 });
 
 test("oversized fields are refused before anything is allocated for them", () => {

@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveManifest } from "./manifest.js";
+import { stampBuildTime } from "../release/sim-image.js";
 
 export const simulatorPlatform = "doorward-sim";
 
@@ -92,6 +93,8 @@ export function preloadList(preload: readonly string[], modules: ReadonlyMap<str
 export function buildFirmware(root = projectRoot, log: (line: string) => void = () => {}): SimulatorBuild {
 	log("compiling the firmware (tsc)");
 	run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], root, "compiling the firmware");
+	// The firmware's time floor is its build time (src/device/version.ts): the build writes it.
+	stampBuildTime(compiledPath(root, join(root, "src", "device", "version.ts")), Date.now());
 
 	const resolution = resolveManifest(join(root, "manifest.json"), simulatorPlatform);
 	const build = simulatorBuild(root);

@@ -10,10 +10,11 @@ import { FactoryError, createCa, provision } from "./factory.js";
 export const factoryUsage = `  factory ca --out DIR [--name NAME]
                  create the factory CA in DIR (ca.key mode 0600, ca.pem)
   factory provision --ca DIR --flash FILE --broker mqtts://HOST:PORT --broker-ca FILE
-      --model M --hardware-revision R [--label-dir DIR] [--manifest FILE]
+      --update-root ROOT --model M --hardware-revision R [--label-dir DIR] [--manifest FILE]
                  provision the simulated device whose flash is FILE: its CSR,
                  a certificate from the factory CA, its configuration, the
-                 lock; writes its pairing label and a manifest line
+                 update root (doorward release root init), the lock; writes
+                 its pairing label and a manifest line
 `;
 
 /** Runs `doorward factory ...`; 0 on success, 1 on an error the operator can act on, 2 on bad usage. */
@@ -34,18 +35,18 @@ export async function factoryCommand(args: string[], say: (line: string) => void
 			const { values } = parseArgs({
 				args: rest,
 				options: {
-					ca: { type: "string" }, flash: { type: "string" }, broker: { type: "string" }, "broker-ca": { type: "string" },
+					ca: { type: "string" }, flash: { type: "string" }, broker: { type: "string" }, "broker-ca": { type: "string" }, "update-root": { type: "string" },
 					model: { type: "string" }, "hardware-revision": { type: "string" }, "label-dir": { type: "string" }, manifest: { type: "string" },
 				},
 				strict: true,
 			});
-			const missing = ["ca", "flash", "broker", "broker-ca", "model", "hardware-revision"].filter((name) => !values[name as keyof typeof values]);
+			const missing = ["ca", "flash", "broker", "broker-ca", "update-root", "model", "hardware-revision"].filter((name) => !values[name as keyof typeof values]);
 			if (missing.length) {
 				say(`doorward: factory provision: ${missing.map((name) => `--${name}`).join(", ")} required\n${factoryUsage}`);
 				return 2;
 			}
 			const entry = await provision({
-				ca: values.ca!, flash: values.flash!, broker: values.broker!, brokerCa: values["broker-ca"]!,
+				ca: values.ca!, flash: values.flash!, broker: values.broker!, brokerCa: values["broker-ca"]!, updateRoot: values["update-root"]!,
 				model: values.model!, hardwareRevision: values["hardware-revision"]!,
 				...(values["label-dir"] ? { labelDir: values["label-dir"] } : {}),
 				...(values.manifest ? { manifest: values.manifest } : {}),

@@ -19,6 +19,8 @@ import { dirname, join, resolve } from "node:path";
 import QRCode from "qrcode";
 import { labelFile, makeLabel } from "./label.js";
 import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
+import { ReleaseError, hex, parseRootFile, rootKeysOf, sha256, tally } from "../release/format.js";
+import type { RootFields } from "../release/format.js";
 import type { SimulatorBuild } from "../build/firmware.js";
 
 /** An error the operator can act on: one line, no stack. */
@@ -217,6 +219,8 @@ export interface ManifestEntry {
 	model: string;
 	hardwareRevision: string;
 	broker: string;
+	/** The update root the device trusts from the factory on: its version, channel and the SHA-256 of the root file. */
+	updateRoot: { version: number; channel: string; sha256: string };
 	provisionedAt: string;
 }
 
@@ -233,6 +237,8 @@ export interface ProvisionOptions {
 	brokerCa?: string;
 	model: string;
 	hardwareRevision: string;
+	/** The update root file (`doorward release root init`): the device trusts it from the lock on. */
+	updateRoot?: string;
 	labelDir?: string;
 	manifest?: string;
 	build: SimulatorBuild;
@@ -258,6 +264,36 @@ function parseBrokerUrl(text: string): { address: string; port: number } {
 	return { address: url.hostname.replace(/^\[(.*)\]$/, "$1"), port };
 }
 
+/**
+ * The update root file every device of the line trusts: a root (version 1,
+ * or a later one after rotations) signed by its own root keys to its root
+ * threshold, as the device checks it too.
+ */
+export function loadUpdateRoot(file: string | undefined): { bytes: Uint8Array; root: RootFields } {
+	if (!file)
+		throw new FactoryError("--update-root FILE is required: the device takes updates signed under it, and no other root after the lock");
+	let bytes: Uint8Array;
+	try {
+		bytes = new Uint8Array(readFileSync(file));
+	}
+	catch {
+		throw new FactoryError(`--update-root ${file}: cannot read it`);
+	}
+	let root: RootFields;
+	try {
+		const signed = parseRootFile(bytes, file);
+		root = signed.fields;
+		if (!tally(signed, root.channel, [{ keys: rootKeysOf(root), threshold: root.rootThreshold }]).ok)
+			throw new ReleaseError(`${file}: not signed by its own root keys to its root threshold (${root.rootThreshold})`);
+	}
+	catch (error) {
+		if (error instanceof ReleaseError)
+			throw new FactoryError(`--update-root: ${error.message}`);
+		throw error;
+	}
+	return { bytes, root };
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout;
 	return Promise.race([
@@ -268,9 +304,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /**
  * Provisions the simulated device whose flash is `options.flash`: boots it,
- * takes its CSR, issues its certificate, sends configuration and
- * certificate, waits for the lock, writes the label and the manifest line,
- * and powers the device off.
+ * takes its CSR, issues its certificate, sends configuration, certificate
+ * and update root, waits for the lock, writes the label and the manifest
+ * line, and powers the device off.
  */
 export async function provision(options: ProvisionOptions): Promise<ManifestEntry> {
 	const ca = loadCa(options.ca);
@@ -285,6 +321,7 @@ export async function provision(options: ProvisionOptions): Promise<ManifestEntr
 	catch {
 		throw new FactoryError(`--broker-ca ${options.brokerCa}: not a readable PEM certificate`);
 	}
+	const updateRoot = loadUpdateRoot(options.updateRoot);
 	const manifest = resolve(options.manifest ?? join(ca.folder, manifestFile));
 	const labelDir = resolve(options.labelDir ?? join(ca.folder, "labels"));
 	const timeoutMs = options.timeoutMs ?? 60000;
@@ -318,10 +355,13 @@ export async function provision(options: ProvisionOptions): Promise<ManifestEntr
 		const label = makeLabel(await withTimeout(device.setupCode(), timeoutMs, "no answer to the setup-code request"));
 		if ((label.deviceId !== request.deviceId) || (label.fingerprint !== request.fingerprint))
 			throw new FactoryError("the setup-code reply names another device than the CSR");
-		const reply = await withTimeout(device.factoryRequest({ doorward: "provision", configuration, certificate: issued.pem }), timeoutMs, "no answer to the provisioning request");
+		const reply = await withTimeout(device.factoryRequest({ doorward: "provision", configuration, certificate: issued.pem, updateRoot: hex(updateRoot.bytes) }),
+			timeoutMs, "no answer to the provisioning request");
 		if ((reply.ok !== true) || (reply.locked !== true))
 			throw new FactoryError(`the device refused provisioning: ${String(reply.error)}`);
-		options.say(`factory: device ${request.deviceId}: certificate ${issued.serial} and configuration stored, provisioning locked`);
+		if (reply.updateRoot !== updateRoot.root.version)
+			throw new FactoryError(`the device locked, trusting update root ${String(reply.updateRoot)}, not ${updateRoot.root.version}`);
+		options.say(`factory: device ${request.deviceId}: update root ${updateRoot.root.version}, certificate ${issued.serial} and configuration stored, provisioning locked`);
 
 		// The label printer's output: the only place the setup code goes (docs/factory.md, "The label").
 		const text = label.qr;
@@ -347,6 +387,7 @@ export async function provision(options: ProvisionOptions): Promise<ManifestEntr
 			model: options.model,
 			hardwareRevision: options.hardwareRevision,
 			broker: `mqtts://${broker.address.includes(":") ? `[${broker.address}]` : broker.address}:${broker.port}`,
+			updateRoot: { version: updateRoot.root.version, channel: updateRoot.root.channel, sha256: hex(sha256(updateRoot.bytes)) },
 			provisionedAt: new Date().toISOString(),
 		};
 		mkdirSync(dirname(manifest), { recursive: true });

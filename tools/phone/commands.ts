@@ -152,7 +152,7 @@ export async function open(phoneFile: string, event: string, out: string | undef
 	const { header } = opened;
 	const folder = resolve(out ?? join(resolve(event, ".."), `opened-${header.eventId}`));
 	const { frames, thumbnail } = saveOpenedEvent(folder, opened);
-	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, frames, ...(thumbnail ? { thumbnail } : {}) }));
+	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, clock: opened.metadata.clock ?? "unknown", frames, ...(thumbnail ? { thumbnail } : {}) }));
 	return 0;
 }
 

@@ -8,17 +8,35 @@
  *
  * Big-endian. Source maps are left out (the host names modules "image:<specifier>.js").
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 export interface SimImageOptions {
 	/** The firmware version the image reports (replaces device/version). */
 	version?: { major: number; minor: number; patch: number };
+	/** When the image was built, milliseconds since the epoch (default: now): the time floor of a device that runs it (src/device/time.ts). */
+	buildTime?: number;
 	/** Modules to replace or add, by specifier: their JavaScript source. */
 	replace?: Record<string, string>;
 }
 
-export function versionModule(version: { major: number; minor: number; patch: number }): string {
-	return `export const firmwareVersion = Object.freeze({ major: ${version.major}, minor: ${version.minor}, patch: ${version.patch} });\n`;
+/** src/device/version.ts, as a release build writes it. */
+export function versionModule(version: { major: number; minor: number; patch: number }, buildTime: number): string {
+	if (!Number.isSafeInteger(buildTime) || (buildTime <= 0))
+		throw new RangeError(`build time ${buildTime}: milliseconds since the epoch`);
+	return `export const firmwareVersion = Object.freeze({ major: ${version.major}, minor: ${version.minor}, patch: ${version.patch} });\n`
+		+ `export const buildTime = ${buildTime};\n`;
+}
+
+/**
+ * Writes the time of the build into the compiled src/device/version.ts (its
+ * `buildTime` literal), as the simulator's build does for the factory image.
+ */
+export function stampBuildTime(compiledVersionModule: string, buildTime: number): void {
+	const source = readFileSync(compiledVersionModule, "utf8");
+	const literal = /^export const buildTime = \d+;$/m;
+	if (!literal.test(source))
+		throw new Error(`${compiledVersionModule}: no "export const buildTime = <number>;" line to write the build time into`);
+	writeFileSync(compiledVersionModule, source.replace(literal, `export const buildTime = ${buildTime};`));
 }
 
 export function packSimImage(moduleMap: string, options: SimImageOptions = {}): Uint8Array {
@@ -32,8 +50,9 @@ export function packSimImage(moduleMap: string, options: SimImageOptions = {}): 
 		const source = readFileSync(path, "utf8").replace(/^\/\/# sourceMappingURL=.*$/m, "");
 		modules.set(specifier, Buffer.from(source, "utf8"));
 	}
+	// A release build: its own version and build time.
 	if (options.version)
-		modules.set("device/version", Buffer.from(versionModule(options.version), "utf8"));
+		modules.set("device/version", Buffer.from(versionModule(options.version, options.buildTime ?? Date.now()), "utf8"));
 	for (const [specifier, source] of Object.entries(options.replace ?? {}))
 		modules.set(specifier, Buffer.from(source, "utf8"));
 	const parts: Buffer[] = [Buffer.from("DWI1", "ascii"), u32(modules.size)];

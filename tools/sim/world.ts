@@ -1,8 +1,10 @@
 /*
  * The world around a simulated doorbell: it powers the device (the simulator
  * host running the firmware), plays the factory station when the device asks
- * to be provisioned, streams the scene into the camera while the firmware has
- * it on, and presses the button or trips the PIR as the scene's timeline says.
+ * to be provisioned, answers the device's SNTP request with the time (its
+ * clock starts at 1970 at power-up, as the device's does: hardware/clock/sim),
+ * streams the scene into the camera while the firmware has it on, and
+ * presses the button or trips the PIR as the scene's timeline says.
  *
  * The bridge is the host's descriptor 3 (see hardware/sim/bridge/bridge.c):
  * u32 big-endian length, u8 type, payload.
@@ -44,6 +46,12 @@ export interface DeviceOptions {
 	trialTimeoutMs?: number;
 	/** The Wi-Fi networks around the device (SSID and passphrase); none means no network is in range. */
 	wifi?: readonly { ssid: string; passphrase: string }[];
+	/**
+	 * The world's SNTP server: the time it answers the device's request with
+	 * (default: this computer's clock), or false for a network without one,
+	 * where the device's clock stays near 1970 until setClock().
+	 */
+	sntp?: (() => number) | false;
 }
 
 /** The host's exit code for a device reset: the world powers it up again. */
@@ -247,9 +255,16 @@ export class SimulatedDevice extends EventEmitter {
 		this.#send(ToDevice.UpdateEnd, Buffer.alloc(0));
 	}
 
-	/** The factory sets the device's first update root (a signed root file), over the factory line. */
-	trustRoot(root: Uint8Array): Promise<Record<string, unknown>> {
-		return this.#pairingRequest({ trustRoot: Buffer.from(root).toString("hex") } as never) as unknown as Promise<Record<string, unknown>>;
+	/** Any JSON line on the local channel (pairing and factory requests share it): what someone with the device in hand can send. */
+	localRequest(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+		return this.#pairingRequest(request) as unknown as Promise<Record<string, unknown>>;
+	}
+
+	/** An SNTP answer from the network, now, whether or not the device asked: it sets the device's wall clock to `time`. */
+	setClock(time: number): void {
+		const payload = Buffer.alloc(8);
+		payload.writeDoubleBE(time);
+		this.#send(ToDevice.Time, payload);
 	}
 
 	#send(type: number, payload: Buffer): void {
@@ -262,6 +277,12 @@ export class SimulatedDevice extends EventEmitter {
 			if (this.#options.configuration)
 				this.#send(ToDevice.Provision, Buffer.from(JSON.stringify(this.#options.configuration)));
 			break;
+		case ToWorld.TimeRequest: {
+			const sntp = this.#options.sntp ?? Date.now;
+			if (sntp)
+				this.setClock(sntp());
+			break;
+		}
 		case ToWorld.Camera:
 			if (payload[0])
 				this.#startCamera();

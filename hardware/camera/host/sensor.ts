@@ -23,7 +23,7 @@
  * the bridge in the simulator (hardware/camera/sim/sensor.ts), the scene's
  * resources in lin (hardware/camera/lin/sensor.ts).
  */
-import type { DisposableFrame, SensorOptions } from "embedded:io/image/in/camera";
+import type { DisposableFrame, SensorOptions } from "hardware/camera/frame";
 
 export interface FrameSource {
 	/** The frame the driver grabs while it starts (camera.c's init), kept ready until the first stop; if the source has one. */

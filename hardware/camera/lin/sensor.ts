@@ -6,7 +6,7 @@
  * frame rate while started, in a loop. Like the device's driver, it grabs
  * one frame while it starts, and keeps it ready until the first stop.
  */
-import type { SensorOptions } from "embedded:io/image/in/camera";
+import type { SensorOptions } from "hardware/camera/frame";
 import Timer from "timer";
 import { HostCamera } from "hardware/camera/host";
 import type { FrameSource } from "hardware/camera/host";

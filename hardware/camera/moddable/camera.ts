@@ -14,7 +14,7 @@ interface CameraOptions {
 }
 
 import SensorCamera from "embedded:io/image/in/camera";
-import type { DisposableFrame } from "embedded:io/image/in/camera";
+import type { DisposableFrame } from "hardware/camera/frame";
 
 export default class Camera {
 	#sensor: SensorCamera;

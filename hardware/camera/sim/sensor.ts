@@ -6,7 +6,7 @@
  * from before its first start (the device keeps one it grabbed while
  * starting: hardware/camera/lin/sensor.ts plays that part).
  */
-import type { SensorOptions } from "embedded:io/image/in/camera";
+import type { SensorOptions } from "hardware/camera/frame";
 import { HostCamera } from "hardware/camera/host";
 import type { FrameSource } from "hardware/camera/host";
 import { onMessage, offMessage, send } from "sim/bridge";

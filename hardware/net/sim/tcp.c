@@ -5,6 +5,14 @@
  *
  * The send window is a fixed 16 KiB, like the device's lwIP send buffer, so
  * code above it must stream large payloads rather than hand them over whole.
+ *
+ * As on the device (Moddable's lwIP socket), an error comes after the bytes
+ * that arrived before it: a failed send is reported once what is readable
+ * has been read, so a peer's last words (a TLS alert) are not lost. And a
+ * reader that leaves reported bytes unread is not called again until it has
+ * read them: the descriptor is not watched for input meanwhile, so the loop
+ * does not spin on data nobody takes (the TLS socket does this while its
+ * plaintext buffer is full).
  */
 #include "xsmc.h"
 #include "../../sim/host/host.h"
@@ -31,6 +39,9 @@ typedef struct {
 	int connecting;
 	int closed;
 	int notifyWritable;	/* the firmware wrote: tell it when the window has room again */
+	int failed;		/* errno of a failed send, reported once the input is read */
+	int hangup;		/* hung up while reported input was unread: not watched until it is */
+	size_t unread;		/* bytes onReadable reported that the firmware has not read yet */
 	xsSlot target;		/* the JS socket: onReadable, onWritable, onError */
 	xsMachine *the;
 	size_t outUsed;
@@ -41,8 +52,13 @@ static void tcpReady(void *refcon, short revents);
 
 static void tcpUpdateWatch(Tcp *tcp)
 {
-	short events = POLLIN;
-	if (tcp->connecting || tcp->outUsed || tcp->notifyWritable)
+	if (tcp->hangup) {
+		/* poll() would report the hang-up on every turn: wait for the read */
+		hostUnwatch(tcp->fd);
+		return;
+	}
+	short events = tcp->unread ? 0 : POLLIN;
+	if (!tcp->failed && (tcp->connecting || tcp->outUsed || tcp->notifyWritable))
 		events |= POLLOUT;
 	hostWatch(tcp->fd, events, 1, tcpReady, tcp);
 }
@@ -90,16 +106,20 @@ static void tcpError(Tcp *tcp, const char *message)
 	xsEndHost(the);
 }
 
+/* Sends what it can. A failure is kept, not reported here: this may run
+ * inside the firmware's write(), and input may be waiting. */
 static void tcpFlush(Tcp *tcp)
 {
-	while (tcp->outUsed) {
+	while (tcp->outUsed && !tcp->failed) {
 		ssize_t count = send(tcp->fd, tcp->out, tcp->outUsed, MSG_NOSIGNAL);
 		if (count < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
 				return;
-			tcpError(tcp, strerror(errno));
+			tcp->failed = errno;
+			tcp->outUsed = 0;
+			tcp->notifyWritable = 0;
 			return;
 		}
 		memmove(tcp->out, tcp->out + count, tcp->outUsed - (size_t)count);
@@ -125,11 +145,9 @@ static void tcpReady(void *refcon, short revents)
 		tcpCall(tcp, "onWritable", TCP_WINDOW, NULL);
 		return;
 	}
-	if (revents & POLLOUT) {
+	if ((revents & POLLOUT) && !tcp->failed) {
 		tcpFlush(tcp);
-		if (tcp->closed)
-			return;
-		if (!tcp->outUsed && tcp->notifyWritable) {
+		if (!tcp->failed && !tcp->outUsed && tcp->notifyWritable) {
 			tcp->notifyWritable = 0;
 			tcpUpdateWatch(tcp);
 			tcpCall(tcp, "onWritable", TCP_WINDOW, NULL);
@@ -139,12 +157,24 @@ static void tcpReady(void *refcon, short revents)
 		else
 			tcpUpdateWatch(tcp);
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+	if (tcp->unread) {
+		/* The firmware has not read what it was told of: it hears again once it has. */
+		if (revents & (POLLHUP | POLLERR)) {
+			tcp->hangup = 1;
+			tcpUpdateWatch(tcp);
+		}
+		return;
+	}
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) || tcp->failed) {
 		int available = 0;
 		ioctl(tcp->fd, FIONREAD, &available);
 		if (available > 0) {
+			tcp->unread = (size_t)available;
+			tcpUpdateWatch(tcp);
 			tcpCall(tcp, "onReadable", available, NULL);
 		}
+		else if (tcp->failed)
+			tcpError(tcp, strerror(tcp->failed));
 		else if (revents & POLLERR) {
 			int error = 0;
 			socklen_t length = sizeof(error);
@@ -222,16 +252,25 @@ void xs_tcp_read(xsMachine *the)
 	if (wanted > available)
 		wanted = available;
 	xsmcSetArrayBuffer(xsResult, NULL, wanted);
-	if (!wanted)
-		return;
-	void *data;
-	xsUnsignedValue size;
-	xsmcGetBufferWritable(xsResult, &data, &size);
-	ssize_t count = recv(tcp->fd, data, wanted, 0);
-	if (count < 0)
-		count = 0;
-	if (count < wanted)
-		xsmcSetArrayBufferLength(xsResult, (xsUnsignedValue)count);
+	ssize_t count = 0;
+	if (wanted) {
+		void *data;
+		xsUnsignedValue size;
+		xsmcGetBufferWritable(xsResult, &data, &size);
+		count = recv(tcp->fd, data, wanted, 0);
+		if (count < 0)
+			count = 0;
+		if (count < wanted)
+			xsmcSetArrayBufferLength(xsResult, (xsUnsignedValue)count);
+	}
+	/* Nothing left in the socket counts as all read (a reset may drop input). */
+	size_t left = (size_t)available - (size_t)count;
+	tcp->unread = (!left || ((size_t)count >= tcp->unread)) ? 0 : tcp->unread - (size_t)count;
+	if (!tcp->unread) {
+		/* All read: watch for more (at once, after a hang-up: the loop reports what is left). */
+		tcp->hangup = 0;
+		tcpUpdateWatch(tcp);
+	}
 }
 
 /* xs_tcp_write(handle, buffer) -> writable space left */
@@ -243,14 +282,17 @@ void xs_tcp_write(xsMachine *the)
 	if (tcp->connecting)
 		xsUnknownError("tcp: not connected yet");
 	xsmcGetBufferReadable(xsArg(1), &data, &length);
+	if (tcp->failed) {
+		/* The connection has failed; onError comes once the input is read. */
+		xsmcSetInteger(xsResult, 0);
+		return;
+	}
 	if (length > TCP_WINDOW - tcp->outUsed)
 		xsRangeError("tcp: write of %u bytes exceeds the %u writable", length, (unsigned)(TCP_WINDOW - tcp->outUsed));
 	memcpy(tcp->out + tcp->outUsed, data, length);
 	tcp->outUsed += length;
 	tcp->notifyWritable = 1;
 	tcpFlush(tcp);
-	if (tcp->closed)
-		return;
 	tcpUpdateWatch(tcp);
 	xsmcSetInteger(xsResult, TCP_WINDOW - tcp->outUsed);
 }
