@@ -15,23 +15,22 @@ import { endToEndSealer } from "pipeline/sealer";
 import { loadConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
-import type { Identity } from "device/identity";
 import { loadOrCreateKeys, openRecords } from "device/keys";
-import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey } from "device/tls-identity";
-import type { FactoryRequest, FactoryReply } from "device/tls-identity";
-import type { DeviceKeys } from "device/keys";
-import { addRecipient, loadRecipients, removeRecipient } from "device/recipients";
-import type { PairedPhone } from "device/recipients";
+import { clientCertificateSector, factoryHandler, loadOrCreateTlsKey } from "device/tls-identity";
+import { loadRecipients } from "device/recipients";
+import { factoryLineHandler } from "onboarding/factory-line";
+import { serveOnboarding } from "onboarding/service";
 import { log } from "device/log";
 import Counter from "store/counter";
 import { flashRegion } from "store/flash-region";
 import type { FlashRegion } from "store/flash-region";
 import { FlashOutbox } from "store/flash-outbox";
 import { clientKey, firstConfiguration } from "device/interim";
-import { onPairingRequest } from "hardware/provisioning";
+import { onLocalLink, onPairingRequest } from "hardware/provisioning";
+import { refuseLink } from "onboarding/exchange";
 import { now, synchronize } from "hardware/clock";
 import { loadTimeFloor } from "device/time";
-import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
+import { pemBlocks, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord } from "store/record";
 import { Sectors } from "store/layout";
 import { show } from "hardware/status";
@@ -65,54 +64,6 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 	}));
 }
 
-/**
- * Pairing, on the local channel only: adds (or removes) a phone as a reader
- * of every later event. Nothing here touches the update root: the factory
- * sets it before the lock, and after that only a signed rotation changes it.
- */
-function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
-	onPairingRequest((request) => {
-		let reply: Record<string, unknown>;
-		try {
-			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
-			if (isFactoryRequest(message)) {
-				reply = factory(message);
-				if (reply.ok)
-					log.info(`factory: ${message.doorward} done`);
-				else
-					log.warn(`factory: ${message.doorward} refused: ${reply.error}`);
-				return utf8Encode(JSON.stringify(reply)).buffer as ArrayBuffer;
-			}
-			if (typeof message.remove === "string") {
-				if (!/^[0-9a-f]{16}$/.test(message.remove))
-					throw new RangeError("pairing: remove takes a phone's 8-byte key id in hex");
-				const phones = removeRecipient(message.remove);
-				onPaired(phones);
-				log.info(`removed phone ${message.remove} (${phones.length} paired)`);
-				return utf8Encode(JSON.stringify({ ok: true, removed: message.remove, paired: phones.length })).buffer as ArrayBuffer;
-			}
-			if ((typeof message.phone !== "string") || !/^[0-9a-f]{64}$/.test(message.phone))
-				throw new RangeError("pairing: phone must be a 32-byte X25519 public key in hex");
-			const phones = addRecipient(fromHex(message.phone), message.name, now());
-			onPaired(phones);
-			log.info(`paired phone ${phones[phones.length - 1].keyId} (${phones.length} paired)`);
-			reply = {
-				ok: true,
-				deviceId: identity.deviceId,
-				signingPublicKey: toHex(keys.signingPublicKey),
-				agreementPublicKey: toHex(keys.agreementPublicKey),
-				fingerprint: keys.fingerprint,
-				topicId: identity.topicId,
-			};
-		}
-		catch (error) {
-			log.warn(`pairing refused: ${(error as Error).message}`);
-			reply = { ok: false, error: (error as Error).message };
-		}
-		return utf8Encode(JSON.stringify(reply)).buffer as ArrayBuffer;
-	});
-}
-
 /** TLS settings for the broker, from the configuration, the certificate record and the keystore. */
 function tlsOptions(flash: FlashRegion, configuration: Configuration): ClientOptions["tls"] | undefined {
 	const tls = configuration.broker.tls;
@@ -137,6 +88,10 @@ function refuseEverything(reason: string): void {
 	log.error(`boot refused: ${reason}`);
 	show("fault", { reason });
 	onPairingRequest(() => utf8Encode(JSON.stringify({ ok: false, error: `the device is in fault: ${reason}` })).buffer as ArrayBuffer);
+	onLocalLink((link) => {
+		refuseLink(link, `the device is in fault: ${reason}`);
+		return { onWrite() {}, onDisconnect() {} };
+	});
 	onBundle({
 		chunk() {},
 		end() {
@@ -173,10 +128,19 @@ async function boot(): Promise<void> {
 	let recipients = loadRecipients();
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
-	// Pairing needs the keys, not the configuration: a device can be paired in its box.
-	const factory = factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration));
-	servePairing(identity, keys, factory, (phones) => {
-		recipients = phones;
+	// The factory line (UART0 on the device) takes the factory's requests only; phones are admitted on the onboarding link.
+	onPairingRequest(factoryLineHandler({
+		flash, identity, keys,
+		factory: factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration)),
+		log: (level, line) => log[level](line),
+	}));
+	// Onboarding needs the keys, not the configuration: a device can be set up in its box.
+	const onboarding = serveOnboarding({
+		identity, keys, now,
+		onAdmitted: (phones) => (recipients = phones),
+		// The audit log's hook (issue 12 item 6): src/audit records these once it lands.
+		audit: (entry) => log.info(`audit: ${JSON.stringify(entry)}`),
+		log: (line) => log.info(line),
 	});
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
@@ -234,7 +198,14 @@ async function boot(): Promise<void> {
 	});
 	// Every update outcome reaches the owner sealed, like any event.
 	onOutcome((outcome) => doorbell.recordNow("update", outcome));
-	new Triggers({ onTrigger: (kind) => doorbell.trigger(kind) });
+	new Triggers({
+		onTrigger(kind) {
+			// The button also opens the commissioning window of a device nobody owns yet.
+			if (kind === "ring")
+				onboarding.buttonPressed();
+			doorbell.trigger(kind);
+		},
+	});
 	show("connecting", updateStatus(flash));
 	client.start();
 }

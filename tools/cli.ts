@@ -9,7 +9,8 @@ import { ManifestError } from "./build/manifest.js";
 import { BuildError } from "./build/firmware.js";
 import { SceneError } from "./sim/scene.js";
 import { runSim, defaultScene, UsageError } from "./sim/run.js";
-import { keygen, pair, open, PhoneFileError } from "./phone/commands.js";
+import { keygen, label, pair, parseNetwork, open, PhoneFileError } from "./phone/commands.js";
+import { OnboardingError } from "./phone/onboarding.js";
 import { EnvelopeError } from "./phone/open.js";
 import { pairLin } from "./phone/lin.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
@@ -29,14 +30,22 @@ commands:
                  --sanitized, a copy built with ASan and UBSan for the tests)
   phone keygen --out FILE [--name NAME]
                  create a phone identity (the stand-in for the owner's app)
-  pair --phone FILE [--flash FILE] [--fingerprint FP] [--reset-device]
-                 pair that phone with the simulated device whose flash is FILE
-                 (default out/device.bin); FP is the fingerprint on its label;
+  label --flash FILE [--json]
+                 the printed label of the simulated device whose flash is FILE
+                 (made on first use, kept as FILE.label.json): device id,
+                 fingerprint, setup code, manual code, QR payload
+  pair --phone FILE [--flash FILE] --code CODE [--wifi SSID:PASSPHRASE]
+      [--network SSID:PASSPHRASE]... [--fingerprint FP] [--reset-device]
+                 onboard that phone with the simulated device whose flash is
+                 FILE (default out/device.bin) over its simulated BLE link, with
+                 the label's setup code; --wifi is the network the phone gives
+                 the device, --network one the simulated world has in range;
                  --reset-device accepts new keys for a device id the phone
                  knows with others (and forgets what it opened of it)
-  pair --lin --phone FILE [--fingerprint FP] [--timeout SECONDS] [--reset-device]
-                 pair that phone with the firmware running in Moddable's lin
-                 simulator (mcsim), through /tmp/doorward-pair.json
+  pair --lin --phone FILE --device-id ID --code CODE [--wifi SSID:PASSPHRASE]
+      [--fingerprint FP] [--timeout SECONDS] [--reset-device]
+                 onboard that phone with the firmware running in Moddable's lin
+                 simulator (mcsim), over files in /tmp (doorward-link-*)
   open --phone FILE EVENT [--out DIR] [--topic TOPIC]
                  verify and decrypt a captured event (event.dwe), once: the
                  phone file remembers it; TOPIC is the MQTT topic it came on
@@ -106,19 +115,43 @@ export async function main(argv: string[]): Promise<number> {
 			keygen(values.out, values.name!, say);
 			return 0;
 		}
+		case "label": {
+			const { values } = parseArgs({ args, options: { flash: { type: "string" }, json: { type: "boolean", default: false } }, strict: true });
+			if (!values.flash)
+				throw new UsageError("label: --flash FILE is required");
+			return await label(values.flash, values.json!, (line) => process.stdout.write(`${line}\n`), () => {});
+		}
 		case "pair": {
-			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, fingerprint: { type: "string" }, lin: { type: "boolean", default: false }, timeout: { type: "string", default: "10" }, "reset-device": { type: "boolean", default: false } }, strict: true });
+			const { values } = parseArgs({
+				args,
+				options: {
+					phone: { type: "string" }, flash: { type: "string" }, code: { type: "string" }, wifi: { type: "string" }, network: { type: "string", multiple: true },
+					"device-id": { type: "string" }, fingerprint: { type: "string" }, lin: { type: "boolean", default: false }, timeout: { type: "string", default: "10" }, "reset-device": { type: "boolean", default: false },
+				},
+				strict: true,
+			});
 			if (!values.phone)
 				throw new UsageError("pair: --phone FILE is required");
+			if (!values.code)
+				throw new UsageError("pair: --code CODE is required (the setup code on the device's label)");
+			const wifi = values.wifi !== undefined ? parseNetwork(values.wifi, "--wifi") : undefined;
 			if (values.lin) {
 				if (values.flash !== undefined)
 					throw new UsageError("pair: --lin pairs with the device running in mcsim; --flash names a simulated device");
+				if (!values["device-id"])
+					throw new UsageError("pair: --lin needs --device-id ID, from the label (the device logs it at boot)");
 				const timeoutSeconds = Number(values.timeout);
 				if (!(timeoutSeconds > 0))
 					throw new UsageError(`--timeout ${values.timeout}: expected a number of seconds`);
-				return await pairLin(values.phone, values.fingerprint, say, { timeoutMs: timeoutSeconds * 1000, resetDevice: values["reset-device"] });
+				return await pairLin(values.phone, { deviceId: values["device-id"], code: values.code, ...(wifi ? { wifi } : {}) }, values.fingerprint, say, { timeoutMs: timeoutSeconds * 1000, resetDevice: values["reset-device"] });
 			}
-			return await pair(values.phone, values.flash ?? "out/device.bin", values.fingerprint, say, values["reset-device"]);
+			return await pair(values.phone, values.flash ?? "out/device.bin", {
+				code: values.code,
+				...(wifi ? { wifi } : {}),
+				networks: (values.network ?? []).map((network) => parseNetwork(network, "--network")),
+				...(values.fingerprint ? { fingerprint: values.fingerprint } : {}),
+				resetDevice: values["reset-device"]!,
+			}, say);
 		}
 		case "open": {
 			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, out: { type: "string" }, topic: { type: "string" } }, strict: true, allowPositionals: true });
@@ -152,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
 		}
 	}
 	catch (error) {
-		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof EnvelopeError) || (error instanceof DetectError) || (error instanceof DetectUsageError)) {
+		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof OnboardingError) || (error instanceof EnvelopeError) || (error instanceof DetectError) || (error instanceof DetectUsageError)) {
 			say(`doorward: ${error.message}`);
 			return 1;
 		}

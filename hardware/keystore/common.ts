@@ -110,7 +110,7 @@ export function checkEntry(name: unknown, secret: unknown): asserts secret is Ui
  * lin's, in their "nvs" partition) put each entry: one 4 KiB sector each. The
  * names are the firmware's, fixed; a new entry needs a sector here.
  */
-const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2, "record-key": 3 });
+const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2, "record-key": 3, onboarding: 4, wifi: 5 });
 
 export function entrySector(name: string): number {
 	checkEntryName(name);

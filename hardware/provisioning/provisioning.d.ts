@@ -1,9 +1,17 @@
 /*
- * The device's end of the provisioning channels: the serial port on
- * hardware, the bridge in the simulator, files and a resource on lin.
+ * The device's end of its local channels.
  *
- * - The local channel, in every build: requests that only someone with the
- *   device in hand can make (pairing, the factory's "csr" and "provision").
+ * - The factory line, in every build: one JSON request and one JSON reply,
+ *   that only someone with the device in hand can make (the factory's
+ *   "setup-code", "csr" and "provision", the first update root:
+ *   src/onboarding/factory-line.ts). UART0 on the device, the bridge in the
+ *   simulator, files on lin. The provisioning lock closes it.
+ * - The onboarding link: where a phone with the label's code is admitted
+ *   (src/onboarding/exchange.ts). It carries fragments (src/onboarding/frames.ts)
+ *   both ways: on the device a BLE GATT service, one write and one notify
+ *   characteristic; in the simulator the same fragments over a simulated BLE
+ *   link on the bridge; on lin, files.
+ * - The owner's Wi-Fi: joining the network the phone sent.
  * - The interim configuration channel, in development builds only: the
  *   firmware asks, on a device that has no configuration, and receives one
  *   message, the configuration. src/device/interim/development.ts is its one
@@ -13,10 +21,31 @@
  */
 declare module "hardware/provisioning" {
 	/**
-	 * Serves requests on the local channel: the handler gets a request and
-	 * returns the reply (both UTF-8 JSON).
+	 * Serves the factory line: the handler gets a request and returns the
+	 * reply (both UTF-8 JSON).
 	 */
 	export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void;
+
+	/** One connection of the onboarding link, as the firmware sees it. */
+	export interface LocalLink {
+		/** The connection's ATT MTU: a notification carries at most mtu - 3 bytes. */
+		readonly mtu: number;
+		/** One notification (a fragment). */
+		notify(fragment: Uint8Array): void;
+		/** Ends the connection. */
+		disconnect(): void;
+	}
+	export interface LocalLinkHandlers {
+		/** One write on the write characteristic (a fragment). */
+		onWrite(fragment: Uint8Array): void;
+		onDisconnect(): void;
+	}
+	/** Serves the onboarding link, one connection at a time: `connect` is called for each. */
+	export function onLocalLink(connect: (link: LocalLink) => LocalLinkHandlers): void;
+
+	/** Joins the owner's Wi-Fi network; resolves with how it went. */
+	export function joinNetwork(ssid: string, passphrase: string): Promise<"joined" | "wrong passphrase" | "network not found">;
+
 	/** Development builds only: resolves with the configuration message's bytes (UTF-8 JSON). */
 	export function requestConfiguration(): Promise<ArrayBuffer>;
 }

@@ -21,6 +21,7 @@ import { defaultScene } from "../../tools/sim/run.js";
 import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
+import { pairOwner } from "../support/onboard.js";
 
 const build = simulatorBuild();
 
@@ -39,7 +40,7 @@ async function withDevice(burst: Record<string, number>, body: (rig: { device: S
 	device.on("status", (status: DeviceStatus) => statuses.push(status));
 	try {
 		await waitFor("boot", () => statuses.find((status) => status.state !== "booting"), 60000);
-		rememberDevice(owner, await device.pair(owner.x25519PublicKey, owner.name));
+		rememberDevice(owner, await pairOwner(device, flash, owner));
 		await waitFor("online", () => statuses.find((status) => status.state === "online"), 60000);
 		await body({ device, events, statuses, log });
 	}

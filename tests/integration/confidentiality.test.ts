@@ -1,7 +1,10 @@
 /*
  * What the broker sees: captured byte for byte, it holds no frame, no
- * metadata, no kind; a phone that was removed cannot open what follows; a
- * tampered event opens nowhere.
+ * metadata, no kind; a phone the device never admitted cannot open what it
+ * receives; a tampered event opens nowhere. (A phone removed by its owner:
+ * removal is now an owner's signed request, issue 12's invitations and
+ * removal, which are not built yet; until they are, the label's code admits
+ * one phone, the owner.)
  */
 import { test } from "node:test";
 import { waitFor } from "../support/wait.js";
@@ -19,15 +22,16 @@ import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice, phoneFingerprint, phoneKeys } from "../../tools/phone/identity.js";
 import { openEvent, parseHeader } from "../../tools/phone/open.js";
+import { pairOwner } from "../support/onboard.js";
 
 const build = simulatorBuild();
 
 
-test("the broker relays only ciphertext; a removed phone reads nothing new; tampering is refused", async () => {
+test("the broker relays only ciphertext; a phone the device did not admit reads nothing; tampering is refused", async () => {
 	const captured: Buffer[] = [];
 	const broker = await startEmbeddedBroker((bytes) => captured.push(Buffer.from(bytes)));
 	const owner = createPhone("owner");
-	const former = createPhone("former");
+	const former = createPhone("stranger");
 	const ownerEvents: ReceivedEvent[] = [];
 	const formerEvents: ReceivedEvent[] = [];
 	const formerWarnings: string[] = [];
@@ -41,26 +45,25 @@ test("the broker relays only ciphertext; a removed phone reads nothing new; tamp
 	device.on("status", (status: DeviceStatus) => statuses.push(status));
 	try {
 		await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
-		rememberDevice(owner, await device.pair(owner.x25519PublicKey, owner.name));
-		rememberDevice(former, await device.pair(former.x25519PublicKey, former.name));
+		const paired = await pairOwner(device, flash, owner);
+		rememberDevice(owner, paired);
+		// The stranger knows the device's public keys (they are on its label), not a secret.
+		rememberDevice(former, { ...paired, ok: true });
 		await waitFor("online", () => statuses.find((status) => status.state === "online"));
 
 		device.press();
-		await waitFor("the first event at both phones", () => (ownerEvents.length && formerEvents.length) ? true : undefined);
+		await waitFor("the first event at the owner", () => ownerEvents[0]);
 		assert.equal(ownerEvents[0].frames.length, 4);
-		assert.equal(formerEvents[0].eventId, ownerEvents[0].eventId);
-
-		// The local channel names a phone by its key fingerprint; envelopes list it under a per-device key id.
-		const envelopeKeyIds = parseHeader(readFileSync(formerEvents[0].envelope)).header.recipients.map((recipient) => recipient.keyId);
-		assert.deepEqual(new Set(envelopeKeyIds), new Set([owner.devices[formerEvents[0].deviceId].keyId, former.devices[formerEvents[0].deviceId].keyId]));
-		assert.ok(!envelopeKeyIds.includes(phoneFingerprint(former)), "the phone key fingerprint is not in the envelope");
-		const removed = await device.unpair(phoneFingerprint(former));
-		assert.equal(removed.ok, true);
 		await new Promise((resolve) => setTimeout(resolve, 1100));
 		device.press();
 		await waitFor("the second event at the owner", () => ownerEvents[1]);
-		await waitFor("the former phone's refusal", () => formerWarnings.find((w) => /not a recipient/.test(w)));
-		assert.equal(formerEvents.length, 1, "the removed phone opened nothing new");
+		await waitFor("the stranger's refusal", () => formerWarnings.find((w) => /not a recipient/.test(w)));
+		assert.equal(formerEvents.length, 0, "the phone that was not admitted opened nothing");
+
+		// The local channel names a phone by its key fingerprint; envelopes list it under a per-device key id.
+		const envelopeKeyIds = parseHeader(readFileSync(ownerEvents[0].envelope)).header.recipients.map((recipient) => recipient.keyId);
+		assert.deepEqual(new Set(envelopeKeyIds), new Set([owner.devices[ownerEvents[0].deviceId].keyId]));
+		assert.ok(!envelopeKeyIds.includes(phoneFingerprint(owner)), "the phone key fingerprint is not in the envelope");
 
 		// Every byte the device sent the broker: no frame, no clip metadata.
 		const wire = Buffer.concat(captured);

@@ -18,6 +18,7 @@ import { defaultScene } from "../../tools/sim/run.js";
 import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
+import { labelOf } from "../../tools/factory/label.js";
 
 const build = simulatorBuild();
 const scene = loadScene(defaultScene);
@@ -54,7 +55,10 @@ async function rig(): Promise<Rig> {
 			device.on("status", (status: DeviceStatus) => statuses.push(status));
 			devices.push(device);
 			await waitFor("the device to boot", () => statuses.find((status) => status.state !== "booting"));
-			rememberDevice(identity, await device.pair(identity.x25519PublicKey, identity.name));
+			// The label's code admits the first phone only: a device this phone already owns (booted again) is not onboarded again.
+			const label = await labelOf(device, flashPath);
+			if (!identity.devices[label.deviceId])
+				rememberDevice(identity, await device.pair(identity, label));
 			await waitFor("the device to come online", () => statuses.find((status) => status.state === "online"));
 			return { device, statuses };
 		},

@@ -8,6 +8,7 @@
  * under it); a provisioned device reaches mosquitto (configured per
  * docs/deploy/broker.md) with nothing but its factory certificate.
  */
+import { readLabel } from "../../tools/factory/label.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -118,9 +119,13 @@ test(`provisioning ${count} simulated devices: distinct identities, certificates
 		assert.equal(createHash("sha256").update(spki).digest("hex"), entry.tlsPublicKeySha256);
 		assert.equal(certificate.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
 		const label = readFileSync(join(folder, "labels", `${entry.deviceId}.txt`), "utf8");
-		assert.ok(label.endsWith(`doorward:1:${entry.deviceId}:${entry.fingerprint}\n`));
+		const code = /doorward:2:([0-9a-f]{32}):([0-9a-f-]+):(\d{8})$/m.exec(label);
+		assert.ok(code && (code[1] === entry.deviceId) && (code[2] === entry.fingerprint), label.slice(-120));
+		assert.match(label, new RegExp(`setup code ${code![3].slice(0, 4)}-${code![3].slice(4)}-\\d\n$`));
+		// The code leaves the device once, to the label: never in the manifest nor on the station's output.
+		assert.ok(!readFileSync(join(ca, "manifest.jsonl"), "utf8").includes(code![3]), "the setup code is not in the manifest");
+		assert.ok(!printed.some((line) => line.includes(code![3])), "the setup code is not printed");
 		assert.ok(readFileSync(join(folder, "labels", `${entry.deviceId}.png`)).subarray(1, 4).equals(Buffer.from("PNG")));
-		assert.ok(printed.includes(`doorward:1:${entry.deviceId}:${entry.fingerprint}`));
 		assert.deepEqual(entry.updateRoot, { version: 1, channel: "development", sha256: hex(sha256(readFileSync(updateRoot))) });
 	}
 
@@ -144,6 +149,7 @@ test(`provisioning ${count} simulated devices: distinct identities, certificates
 		const bytes = readFileSync(flash);
 		assert.equal(bytes.indexOf(pkcs8RsaHeader), -1, `${flash}: the key is not in the clear`);
 		assert.ok(!bytes.toString("latin1").includes("PRIVATE KEY"), `${flash}: no PEM key`);
+		assert.equal(bytes.indexOf(Buffer.from(readLabel(flash)!.setupCode)), -1, `${flash}: the setup code is not on flash (only its verifier, in the keystore)`);
 	}
 	// A provisioned device refuses any further provisioning, and any other update root, through the command too.
 	const refused = await bootedDevice(flashes[0]);

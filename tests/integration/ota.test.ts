@@ -31,6 +31,7 @@ import type { Version } from "../../tools/release/format.js";
 import { createKey } from "../../tools/release/keys.js";
 import { packSimImage } from "../../tools/release/sim-image.js";
 import { offerBundle } from "../../tools/release/offer.js";
+import { pairOwner } from "../support/onboard.js";
 import { freePort } from "../support/mosquitto.js";
 
 const build = simulatorBuild();
@@ -99,7 +100,7 @@ test("an update from 1.0.0 to 1.1.0 installs, boots on trial, confirms on CONNAC
 	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(mkdtempSync(join(tmpdir(), "doorward-ota-phone-")), "phone"), onEvent: (event) => sealed.push(event), onWarning: () => {} });
 	try {
 		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
-		const paired = await rig.device.pair(owner.x25519PublicKey, owner.name);
+		const paired = await pairOwner(rig.device, flash, owner);
 		rememberDevice(owner, paired);
 		const topicId = String(paired.topicId);
 		assert.equal(rig.statuses.find((status) => status.state === "online")!.updateRoot, 1, "the status names the trusted root");
@@ -191,7 +192,7 @@ test("an update slot that cannot be opened: the update is refused with the reaso
 	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"), onEvent: (event) => sealed.push(event), onWarning: () => {} });
 	try {
 		await waitFor("online", () => rig.statuses.find((status) => status.state === "online"), 60000);
-		rememberDevice(owner, await rig.device.pair(owner.x25519PublicKey, owner.name));
+		rememberDevice(owner, await pairOwner(rig.device, flash, owner));
 		rig.device.press();
 		await waitFor("the ring before the update", () => sealed.find((event) => event.kind === "ring"), 30000);
 		rig.device.sendUpdate(nextBundle);

@@ -24,6 +24,7 @@ import { defaultScene } from "../../tools/sim/run.js";
 import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
+import { pairOwner } from "../support/onboard.js";
 
 const skip = !mosquittoBinary ? "mosquitto is not installed (Debian package mosquitto); not run" : !hasOpenssl ? "openssl is not installed; not run" : false;
 const build = simulatorBuild();
@@ -42,7 +43,7 @@ async function scenario(name: string, disrupt: (context: { statuses: DeviceStatu
 	const unconfigured = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash) });
 	unconfigured.on("status", (status: DeviceStatus) => statuses.push(status));
 	await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
-	const reply = await unconfigured.pair(identity.x25519PublicKey, identity.name);
+	const reply = await pairOwner(unconfigured, flash, identity);
 	rememberDevice(identity, reply);
 	await unconfigured.powerOff();
 	statuses.length = 0;

@@ -22,6 +22,7 @@ import { packSimImage } from "../../tools/release/sim-image.js";
 import { crc32 } from "util/bytes";
 import { freePort } from "../support/mosquitto.js";
 import { Sectors } from "store/layout";
+import { createPhone } from "../../tools/phone/identity.js";
 
 const build = simulatorBuild();
 const sectorSize = 4096;
@@ -120,10 +121,12 @@ async function expectFault(flash: string, reason: RegExp): Promise<void> {
 		const refused = await waitFor("the update refused", () => rig.updates.find((report) => report.outcome === "refused"), 30000);
 		assert.equal(refused.reason, "fault");
 		assert.match(String(refused.detail), reason);
-		const reply = await rig.device.pair("00".repeat(32), "owner");
+		const reply = await rig.device.factoryRequest({ doorward: "setup-code" });
 		assert.equal(reply.ok, false);
 		assert.match(String(reply.error), /^the device is in fault: /);
 		assert.match(String(reply.error), reason);
+		// The onboarding link answers with the reason too, and admits nobody.
+		await assert.rejects(rig.device.pair(createPhone("owner"), { deviceId: "00".repeat(16), setupCode: "20202021" }), (error: Error) => /^the device refused: the device is in fault: /.test(error.message) && reason.test(error.message));
 		assert.deepEqual(await rig.device.factoryRequest({ doorward: "csr" }), { ok: false, error: reply.error }, "no factory request either");
 		assert.ok(!rig.updates.some((report) => report.outcome === "installed"), JSON.stringify(rig.updates));
 		assert.equal(rig.device.resets, 0);

@@ -30,6 +30,7 @@ import { loadScene } from "../../tools/sim/scene.js";
 import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
+import { pairOwner } from "../support/onboard.js";
 
 const skip = !mosquittoBinary ? "mosquitto is not installed (Debian package mosquitto); not run" : !hasOpenssl ? "openssl is not installed; not run" : false;
 const cli = join(projectRoot, "bin", "doorward.js");
@@ -45,7 +46,8 @@ test("doorward sim over mqtts, against the deployment configuration of docs/depl
 	const phoneFile = join(folder, "phone.json");
 	const flash = join(folder, "device.bin");
 	assert.equal(doorward(["phone", "keygen", "--out", phoneFile]).status, 0);
-	const paired = doorward(["pair", "--phone", phoneFile, "--flash", flash]);
+	const label = JSON.parse(doorward(["label", "--flash", flash, "--json"]).stdout);
+	const paired = doorward(["pair", "--phone", phoneFile, "--flash", flash, "--code", label.setupCode]);
 	assert.equal(paired.status, 0, paired.stderr);
 	const topicId = /topic id ([0-9a-f]{32})/.exec(paired.stderr)![1];
 	const phone = JSON.parse(readFileSync(phoneFile, "utf8"));
@@ -80,7 +82,7 @@ test("an impostor on the broker's path: the device refuses it with the reason in
 	const unconfigured = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash) });
 	unconfigured.on("status", (status: DeviceStatus) => statuses.push(status));
 	await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
-	const reply = await unconfigured.pair(identity.x25519PublicKey, identity.name);
+	const reply = await pairOwner(unconfigured, flash, identity);
 	rememberDevice(identity, reply);
 	await unconfigured.powerOff();
 	statuses.length = 0;

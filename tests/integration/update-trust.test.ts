@@ -36,6 +36,7 @@ import { encodeBundle, encodeManifest, encodeRoot, hex, sha256, signMessage } fr
 import type { SecretKey, Version } from "../../tools/release/format.js";
 import { createKey } from "../../tools/release/keys.js";
 import { packSimImage } from "../../tools/release/sim-image.js";
+import { pairOwner } from "../support/onboard.js";
 
 const build = simulatorBuild();
 const keyA = createKey("release-a", "development");
@@ -120,7 +121,7 @@ async function online(name: string, options: Partial<DeviceOptions> & { root?: U
 	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onWarning: () => {} });
 	const { root = root1, ...deviceOptions } = options;
 	const rig = start(flash, { configuration: configuration(broker.port, { ...broker.device }, root), ...deviceOptions });
-	const paired = await waitFor("booted", () => rig.statuses.find((status) => status.state !== "booting"), 60000).then(() => rig.device.pair(owner.x25519PublicKey, owner.name));
+	const paired = await waitFor("booted", () => rig.statuses.find((status) => status.state !== "booting"), 60000).then(() => pairOwner(rig.device, flash, owner));
 	rememberDevice(owner, paired);
 	await waitFor("online", () => lastStatus(rig, "online"), 60000);
 	const close = async () => {

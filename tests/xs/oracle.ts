@@ -90,6 +90,22 @@ function benchPublicKey(rounds: number): Json {
 	return { msPerEncapsulation: encapsulation, msPerSignature: (ticks() - started) / rounds };
 }
 
+/** `npm run bench:pairing`: the device's side of SPAKE2+ (respond and finish) and PBKDF2 at the provisioning iterations. */
+function benchSpake2Plus(request: Json): Json {
+	const verifier = { w0: h(request.w0), L: h(request.L) };
+	const ids = { context: utf8Encode("bench"), idProver: new Uint8Array(0), idVerifier: utf8Encode("bench") };
+	const rounds = Number(request.rounds);
+	let started = ticks();
+	for (let i = 0; i < rounds; i++) {
+		const exchange = new VerifierExchange(ids, verifier);
+		exchange.respond(h(request.shareP));
+	}
+	const respond = (ticks() - started) / rounds;
+	started = ticks();
+	pbkdf2(utf8Encode("31415926"), randomBytes(16), Number(request.iterations), 80);
+	return { msPerRespond: respond, msPerPbkdf2: ticks() - started };
+}
+
 /** The specification's worked example: fixed inputs, every intermediate value. */
 function example(request: Json): Json {
 	const seed = h(request.deviceSeed);
@@ -149,6 +165,8 @@ function answer(request: Json, attachment: Uint8Array): Json {
 		return example(request);
 	case "bench.seal":
 		return benchSeal(Number(request.size), Number(request.rounds));
+	case "bench.spake2plus":
+		return benchSpake2Plus(request);
 	case "bench.publicKey":
 		return benchPublicKey(Number(request.rounds));
 	case "p256.mulAdd":

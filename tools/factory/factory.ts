@@ -17,6 +17,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import QRCode from "qrcode";
+import { labelFile, makeLabel } from "./label.js";
 import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
 import { ReleaseError, hex, parseRootFile, rootKeysOf, sha256, tally } from "../release/format.js";
 import type { RootFields } from "../release/format.js";
@@ -203,10 +204,6 @@ export function issueCertificate(ca: Ca, request: CsrReply, days = deviceValidit
 	}
 }
 
-/** What a pairing label's QR code carries. */
-export function labelText(deviceId: string, fingerprint: string): string {
-	return `doorward:1:${deviceId}:${fingerprint}`;
-}
 
 /** One line of the manifest: public data only. */
 export interface ManifestEntry {
@@ -354,6 +351,10 @@ export async function provision(options: ProvisionOptions): Promise<ManifestEntr
 			throw new FactoryError(`device ${request.deviceId} (fingerprint ${request.fingerprint}) is already in ${manifest}`);
 		options.say(`factory: device ${request.deviceId}, fingerprint ${request.fingerprint}: CSR verified`);
 		const issued = issueCertificate(ca, request);
+		// The setup code, before the lock closes the factory line: it goes onto the label below, never into the manifest or the log.
+		const label = makeLabel(await withTimeout(device.setupCode(), timeoutMs, "no answer to the setup-code request"));
+		if ((label.deviceId !== request.deviceId) || (label.fingerprint !== request.fingerprint))
+			throw new FactoryError("the setup-code reply names another device than the CSR");
 		const reply = await withTimeout(device.factoryRequest({ doorward: "provision", configuration, certificate: issued.pem, updateRoot: hex(updateRoot.bytes) }),
 			timeoutMs, "no answer to the provisioning request");
 		if ((reply.ok !== true) || (reply.locked !== true))
@@ -362,13 +363,16 @@ export async function provision(options: ProvisionOptions): Promise<ManifestEntr
 			throw new FactoryError(`the device locked, trusting update root ${String(reply.updateRoot)}, not ${updateRoot.root.version}`);
 		options.say(`factory: device ${request.deviceId}: update root ${updateRoot.root.version}, certificate ${issued.serial} and configuration stored, provisioning locked`);
 
-		const text = labelText(request.deviceId, request.fingerprint);
+		// The label printer's output: the only place the setup code goes (docs/factory.md, "The label").
+		const text = label.qr;
 		mkdirSync(labelDir, { recursive: true });
 		await QRCode.toFile(join(labelDir, `${request.deviceId}.png`), text, { type: "png", errorCorrectionLevel: "M", margin: 4, scale: 8 });
 		const terminal = await QRCode.toString(text, { type: "utf8", errorCorrectionLevel: "M", margin: 2 });
-		writeFileSync(join(labelDir, `${request.deviceId}.txt`), `${terminal}${text}\n`);
-		options.print(terminal);
-		options.print(text);
+		// The label's sticker for the box; the simulator also keeps it beside the flash (tools/factory/label.ts).
+		writeFileSync(join(labelDir, `${request.deviceId}.txt`), `${terminal}${text}\nsetup code ${label.manualCode}\n`, { mode: 0o600 });
+		writeFileSync(labelFile(flashPath), `${JSON.stringify(label, null, "\t")}\n`, { mode: 0o600 });
+		// Not the code itself: stdout is the station's log. The label files are what the printer takes.
+		options.print(`label: ${join(labelDir, `${request.deviceId}.png`)} ${join(labelDir, `${request.deviceId}.txt`)}`);
 
 		const entry: ManifestEntry = {
 			deviceId: request.deviceId,

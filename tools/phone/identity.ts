@@ -9,7 +9,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
-import { x25519 } from "@noble/curves/ed25519.js";
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { phoneKeyFingerprint, recipientKeyId, signingKeyProblem } from "./open.js";
 import { emptyReplayState, validReplayState } from "./state.js";
 import type { ReplayState } from "./state.js";
@@ -32,6 +32,9 @@ export interface PhoneIdentity {
 	name: string;
 	x25519SecretKey: string;
 	x25519PublicKey: string;
+	/** The phone's Ed25519 key: it signs the phone's requests to its devices; made at the first pairing (ensureSigningKey). */
+	ed25519SecretKey?: string;
+	ed25519PublicKey?: string;
 	devices: Record<string, PairedDevice>;
 }
 
@@ -41,13 +44,15 @@ export function createPhone(name: string): PhoneIdentity {
 	if (!name || (name.length > 64) || [...name].some((c) => c.charCodeAt(0) < 0x20))
 		throw new PhoneFileError(`phone name ${JSON.stringify(name)}: 1 to 64 printable characters`);
 	const secretKey = x25519.utils.randomSecretKey();
-	return {
+	const phone: PhoneIdentity = {
 		version: 2,
 		name,
 		x25519SecretKey: Buffer.from(secretKey).toString("hex"),
 		x25519PublicKey: Buffer.from(x25519.getPublicKey(secretKey)).toString("hex"),
 		devices: {},
 	};
+	ensureSigningKey(phone);
+	return phone;
 }
 
 const isHex = (value: unknown, bytes: number) => (typeof value === "string") && new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(value);
@@ -96,7 +101,23 @@ export function loadPhone(file: string): PhoneIdentity {
 	const devices: Record<string, PairedDevice> = {};
 	for (const [deviceId, entry] of Object.entries(stored))
 		devices[deviceId] = loadDevice(file, deviceId, entry ?? {}, derived);
-	return { version: 2, name: String(json.name ?? "phone"), x25519SecretKey: json.x25519SecretKey as string, x25519PublicKey: derived, devices };
+	let signing: { ed25519SecretKey: string; ed25519PublicKey: string } | undefined;
+	if (json.ed25519SecretKey !== undefined) {
+		if (!isHex(json.ed25519SecretKey, 32))
+			throw new PhoneFileError(`${file}: its signing key is malformed`);
+		signing = { ed25519SecretKey: json.ed25519SecretKey as string, ed25519PublicKey: Buffer.from(ed25519.getPublicKey(Buffer.from(json.ed25519SecretKey as string, "hex"))).toString("hex") };
+	}
+	return { version: 2, name: String(json.name ?? "phone"), x25519SecretKey: json.x25519SecretKey as string, x25519PublicKey: derived, ...(signing ?? {}), devices };
+}
+
+/** The phone's Ed25519 signing key, made now if the phone has none (a phone file from before signed requests). */
+export function ensureSigningKey(phone: PhoneIdentity): string {
+	if (!phone.ed25519SecretKey) {
+		const secretKey = ed25519.utils.randomSecretKey();
+		phone.ed25519SecretKey = Buffer.from(secretKey).toString("hex");
+		phone.ed25519PublicKey = Buffer.from(ed25519.getPublicKey(secretKey)).toString("hex");
+	}
+	return phone.ed25519PublicKey!;
 }
 
 /**
@@ -150,6 +171,8 @@ export interface PairingReply {
 	agreementPublicKey?: string;
 	fingerprint?: string;
 	topicId?: string;
+	/** The role the device gave this phone: "owner" for the first one. */
+	role?: string;
 }
 
 export interface RememberOptions {

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadScene } from "./scene.js";
+import { labelOf } from "../factory/label.js";
 import { SimulatedDevice, deviceSecretFor, playTimeline } from "./world.js";
 import { createPhone, loadPhone, rememberDevice, savePhone } from "../phone/identity.js";
 import type { PhoneIdentity } from "../phone/identity.js";
@@ -174,10 +175,18 @@ export async function runSim(options: SimOptions): Promise<number> {
 
 	let pairing: Promise<void> | undefined;
 	device.on("status", (status) => {
-		// The owner pairs the phone as soon as the device is up (it is idempotent).
+		// The owner onboards the phone with the label's code as soon as the device is up; a phone that already has the device does not again.
 		if (!pairing && (status.state !== "booting")) {
-			pairing = device.pair(identity.x25519PublicKey, identity.name).then(async (reply) => {
-				const fingerprint = rememberDevice(identity, reply);
+			pairing = labelOf(device, flashPath).then(async (label) => {
+				const known = identity.devices[label.deviceId];
+				if (known && (known.fingerprint === label.fingerprint)) {
+					if (known.topicId)
+						await phone.follow(known.topicId);
+					options.say(`world: phone already paired with device ${label.deviceId}, fingerprint ${known.fingerprint}`);
+					return;
+				}
+				const reply = await device.pair(identity, label);
+				const fingerprint = rememberDevice(identity, reply, label.fingerprint);
 				savePhone(phoneFile, identity);
 				if (reply.topicId)
 					await phone.follow(reply.topicId);

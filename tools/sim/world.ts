@@ -18,7 +18,10 @@ import type { Duplex } from "node:stream";
 import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
 import type { Scene } from "./scene.js";
 import { BridgeLink } from "./bridge.js";
-import type { PairingReply } from "../phone/identity.js";
+import type { PairingReply, PhoneIdentity } from "../phone/identity.js";
+import { ensureSigningKey } from "../phone/identity.js";
+import { onboard } from "../phone/onboarding.js";
+import type { PhoneLink } from "../phone/onboarding.js";
 import type { SimulatorBuild } from "../build/firmware.js";
 
 export interface DeviceStatus {
@@ -41,6 +44,8 @@ export interface DeviceOptions {
 	restartEnv?: Record<string, string>;
 	/** How long an image on trial has to confirm itself before the host resets it. */
 	trialTimeoutMs?: number;
+	/** The Wi-Fi networks around the device (SSID and passphrase); none means no network is in range. */
+	wifi?: readonly { ssid: string; passphrase: string }[];
 	/**
 	 * The world's SNTP server: the time it answers the device's request with
 	 * (default: this computer's clock), or false for a network without one,
@@ -66,6 +71,9 @@ export class SimulatedDevice extends EventEmitter {
 	#camera: { timer: NodeJS.Timeout; next: number } | undefined;
 	#exited: Promise<number | null>;
 	#poweredOff = false;
+	#link: { notify(fragment: Uint8Array): void; closed(): void } | undefined;
+	#connections = 0;
+	#linkHandle = -1;
 	framesSent = 0;
 	/** Resets so far (restarts into an update, rollbacks). */
 	resets = 0;
@@ -137,22 +145,80 @@ export class SimulatedDevice extends EventEmitter {
 		this.#send(ToDevice.Motion, Buffer.of(1));
 	}
 
-	/** Pairs a phone over the local channel; resolves with the device's reply. */
-	pair(phonePublicKey: string, name: string): Promise<PairingReply> {
-		return this.#pairingRequest({ phone: phonePublicKey, name });
+	/**
+	 * A request on the factory line (src/onboarding/factory-line.ts):
+	 * {"doorward": "setup-code" | "csr" | "provision", ...}; resolves with the device's reply.
+	 */
+	factoryRequest(request: { doorward: "setup-code" | "csr" | "provision"; [field: string]: unknown }): Promise<Record<string, unknown>> {
+		return this.#pairingRequest(request) as unknown as Promise<Record<string, unknown>>;
 	}
 
-	/** Removes a paired phone, by key id, over the local channel. */
-	unpair(keyId: string): Promise<PairingReply> {
-		return this.#pairingRequest({ remove: keyId });
+	/** The factory's label step: the device draws its setup code and returns it once (with its id and fingerprint). */
+	async setupCode(): Promise<{ deviceId: string; fingerprint: string; setupCode: string }> {
+		const reply = await this.factoryRequest({ doorward: "setup-code" });
+		if (reply.ok !== true)
+			throw new Error(`the device refused to draw a setup code: ${String(reply.error)}`);
+		return reply as unknown as { deviceId: string; fingerprint: string; setupCode: string };
 	}
 
 	/**
-	 * A factory request over the same local channel (see src/device/tls-identity.ts):
-	 * {"doorward": "csr"} or {"doorward": "provision", ...}; resolves with the device's reply.
+	 * A phone connects to the device's simulated BLE link (ATT MTU `mtu`):
+	 * the fragments the device's GATT service would carry, over the bridge.
 	 */
-	factoryRequest(request: { doorward: "csr" | "provision"; [field: string]: unknown }): Promise<Record<string, unknown>> {
-		return this.#pairingRequest(request) as unknown as Promise<Record<string, unknown>>;
+	connectLink(mtu = 185): PhoneLink {
+		this.#link?.closed();
+		const notify: ((fragment: Uint8Array) => void)[] = [];
+		const closed: (() => void)[] = [];
+		let open = true;
+		const state = {
+			notify: (fragment: Uint8Array) => open && notify.forEach((listener) => listener(fragment)),
+			closed: () => {
+				if (!open)
+					return;
+				open = false;
+				if (this.#link === state)
+					this.#link = undefined;
+				for (const listener of closed)
+					listener();
+			},
+		};
+		this.#link = state;
+		this.once("exit", state.closed);
+		const handle = this.#connections = (this.#connections + 1) & 0xFFFF;
+		this.#linkHandle = handle;
+		const connect = Buffer.alloc(4);
+		connect.writeUInt16BE(mtu);
+		connect.writeUInt16BE(handle, 2);
+		this.#send(ToDevice.LinkConnect, connect);
+		return {
+			mtu,
+			write: (fragment) => open && this.#send(ToDevice.LinkWrite, Buffer.from(fragment)),
+			onNotify: (listener) => notify.push(listener),
+			onClosed: (listener) => closed.push(listener),
+			disconnect: () => {
+				if (open)
+					this.#send(ToDevice.LinkDisconnect, Buffer.alloc(0));
+				state.closed();
+			},
+		};
+	}
+
+	/**
+	 * A phone onboards with `code` (the label's) over the simulated BLE link:
+	 * resolves with the device's answer and how joining the Wi-Fi went; a
+	 * refusal rejects with an OnboardingError and its one-line reason.
+	 * `deviceId` is the label's: SPAKE2+ binds the exchange to it.
+	 */
+	async pair(phone: PhoneIdentity, label: { deviceId: string; setupCode: string }, options: { wifi?: { ssid: string; passphrase: string }; mtu?: number; code?: string } = {}): Promise<PairingReply & { wifi: string }> {
+		const { reply, wifi } = await onboard(this.connectLink(options.mtu), {
+			deviceId: label.deviceId,
+			code: options.code ?? label.setupCode,
+			agreementKey: phone.x25519PublicKey,
+			signingKey: ensureSigningKey(phone),
+			name: phone.name,
+			...(options.wifi ? { wifi: options.wifi } : {}),
+		});
+		return { ...reply, wifi };
 	}
 
 	#pairingRequest(request: Record<string, unknown>): Promise<PairingReply> {
@@ -241,6 +307,20 @@ export class SimulatedDevice extends EventEmitter {
 			}
 			break;
 		}
+		case ToWorld.LinkNotify:
+			if ((payload.length > 2) && (payload.readUInt16BE(0) === this.#linkHandle))
+				this.#link?.notify(new Uint8Array(payload.subarray(2)));
+			break;
+		case ToWorld.LinkClosed:
+			if ((payload.length === 2) && (payload.readUInt16BE(0) === this.#linkHandle))
+				this.#link?.closed();
+			break;
+		case ToWorld.WifiJoin: {
+			const outcome = this.#joinWifi(payload);
+			this.emit("wifi", outcome);
+			this.#send(ToDevice.WifiResult, Buffer.from(outcome));
+			break;
+		}
 		case ToWorld.Status: {
 			let status: DeviceStatus;
 			try {
@@ -256,6 +336,20 @@ export class SimulatedDevice extends EventEmitter {
 		default:
 			this.emit("warning", `device sent unknown bridge message type ${type}`);
 		}
+	}
+
+	/**
+	 * The simulated Wi-Fi: the networks this world has (DeviceOptions.wifi)
+	 * decide whether an SSID and passphrase join, as an access point would.
+	 */
+	#joinWifi(payload: Buffer): "joined" | "wrong passphrase" | "network not found" {
+		const length = payload[0] ?? 0;
+		const ssid = payload.subarray(1, 1 + length).toString("utf8");
+		const passphrase = payload.subarray(1 + length).toString("utf8");
+		const network = (this.#options.wifi ?? []).find((candidate) => candidate.ssid === ssid);
+		if (!network)
+			return "network not found";
+		return (network.passphrase === passphrase) ? "joined" : "wrong passphrase";
 	}
 
 	#startCamera(): void {

@@ -15,9 +15,9 @@
  * the configuration it calls again, so the station sees a new request: that
  * is the refusal, and the reason is in the console log.
  *
- * Pairing and the factory use the same port, at any time: a line that is a
- * JSON object whose "doorward" member is "pair", "csr" or "provision" is a
- * local-channel request (src/main.ts, src/device/tls-identity.ts), answered
+ * The factory line uses the same port, at any time: a line that is a
+ * JSON object whose "doorward" member is "setup-code", "csr" or "provision"
+ * is a factory request (src/onboarding/factory-line.ts), answered
  * by one line of JSON; any other line is a configuration. Once a "provision"
  * request has been answered the configuration requests stop: the factory
  * has configured the device.
@@ -25,9 +25,13 @@
 import Timer from "timer";
 import { openLines, writeLine } from "hardware/provisioning/serial";
 
+// Phones are admitted on the BLE onboarding link, never on this port.
+export { onLocalLink } from "hardware/provisioning/local-link";
+export { joinNetwork } from "hardware/provisioning/wifi";
+
 const repeatMs = 2000;
 const request = ArrayBuffer.fromString('{"doorward":"configuration-request","protocol":1}');
-const localRequests = Object.freeze(["pair", "csr", "provision"]);
+const localRequests = Object.freeze(["setup-code", "csr", "provision"]);
 
 let opened = false;
 let waitingForConfiguration: ((line: ArrayBuffer) => void) | undefined;
