@@ -50,6 +50,8 @@ export interface Variant {
 	 * minScore).
 	 */
 	readonly secondLookFloor: number;
+	/** Second looks per frame, at most: each is one more inference. */
+	readonly maxSecondLooks: number;
 }
 
 const shared = {
@@ -73,6 +75,7 @@ export const shortRange: Variant = Object.freeze({
 	decode: Object.freeze({ ...sharedDecode, boxCount: 896, xScale: 128, yScale: 128, wScale: 128, hScale: 128, minScore: 0.5 }),
 	minSuppressionThreshold: 0.3,
 	secondLookFloor: 0.5,
+	maxSecondLooks: 3,
 });
 
 export const fullRange: Variant = Object.freeze({
@@ -81,6 +84,7 @@ export const fullRange: Variant = Object.freeze({
 	decode: Object.freeze({ ...sharedDecode, boxCount: 2304, xScale: 192, yScale: 192, wScale: 192, hScale: 192, minScore: 0.6 }),
 	minSuppressionThreshold: 0.3,
 	secondLookFloor: 0.3,
+	maxSecondLooks: 3,
 });
 
 /** The variant whose input is `width` x `height`, or undefined. */

@@ -39,6 +39,8 @@ export interface DeviceOptions {
 	restartEnv?: Record<string, string>;
 	/** How long an image on trial has to confirm itself before the host resets it. */
 	trialTimeoutMs?: number;
+	/** Another main module from the test module map (tools/xs), wrapping the firmware's: for tools such as the soak. */
+	toolMain?: string;
 }
 
 /** The host's exit code for a device reset: the world powers it up again. */
@@ -75,7 +77,7 @@ export class SimulatedDevice extends EventEmitter {
 		const options = this.#options;
 		const { build } = options;
 		const command = [
-			build.host, "--modules", build.moduleMap, "--main", "main", "--bridge", "3",
+			build.host, "--modules", options.toolMain ? build.testModuleMap : build.moduleMap, "--main", options.toolMain ?? "main", "--bridge", "3",
 			"--flash", options.flashPath, "--partitions", build.partitions,
 			"--device-secret", options.secretPath, "--resources", build.resources,
 		];
