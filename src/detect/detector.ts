@@ -28,7 +28,7 @@ export interface Face {
 }
 
 export interface DetectorOptions {
-	/** The lowest score reported, 0..1; the model's MediaPipe threshold by default (0.5 short range, 0.6 full range). */
+	/** The lowest score reported, 0..1; the variant's threshold by default (variants.ts: 0.5 short range, 0.55 full range). */
 	minScore?: number;
 
 	zones?: PrivacyZone[];
@@ -119,7 +119,7 @@ export default class FaceDetector {
 			this.#regressorsOutput = findOutput(interpreter.outputs, variant.decode.boxCount, variant.decode.coordinateCount);
 			this.#scoresOutput = findOutput(interpreter.outputs, variant.decode.boxCount, 1);
 			this.#anchors = anchors(variant.anchors);
-			this.#minScore = minScore ?? variant.decode.minScore;
+			this.#minScore = minScore ?? variant.threshold;
 			const secondLookFloor = options.secondLookFloor ?? variant.secondLookFloor;
 			if (!(typeof secondLookFloor === "number" && secondLookFloor >= 0 && secondLookFloor <= 1))
 				throw new RangeError("FaceDetector: secondLookFloor must be a number from 0 to 1");
@@ -182,10 +182,10 @@ export default class FaceDetector {
 	/**
 	 * For the evaluation tools, not the device: every first-pass candidate
 	 * scoring at least `floor`, in frame pixels, best first, and for those
-	 * under the threshold (at most `looks` of them) the close-up's best
+	 * under `below` (at most `looks` of them) the close-up's best
 	 * overlapping detection at any score, so settings can be tried offline.
 	 */
-	candidates(pixels: Pixels, floor: number, looks: number): Candidate[] {
+	candidates(pixels: Pixels, floor: number, looks: number, below: number): Candidate[] {
 		const interpreter = this.#open();
 		try {
 			checkPixels(pixels, "candidates");
@@ -195,7 +195,7 @@ export default class FaceDetector {
 		}
 		let looked = 0;
 		return this.#run(interpreter, pixels, undefined, floor).map((detection) => {
-			if ((detection.score >= this.#minScore) || (looked++ >= looks))
+			if ((detection.score >= below) || (looked++ >= looks))
 				return { detection };
 			const closeUp = this.#closeUp(interpreter, pixels, detection, Math.min(floor, 0.05));
 			return closeUp ? { detection, closeUp } : { detection };

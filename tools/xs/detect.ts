@@ -23,6 +23,8 @@ import resource from "hardware/resource";
 const diagnose = host.argv[0] === "--candidates";
 const [modelName, ...images] = diagnose ? host.argv.slice(3) : host.argv;
 const floor = Number(host.argv[1]), looks = Number(host.argv[2]);
+/** Close-ups for candidates under MediaPipe's full-range threshold (tools/detect/sweep.ts relies on it). */
+const recordedBelow = 0.6;
 
 function emit(record: object): void {
 	trace(`detect-json ${JSON.stringify(record)}\n`);
@@ -81,7 +83,7 @@ function candidates(detector: FaceDetector, image: string): object {
 		image,
 		width: size.width,
 		height: size.height,
-		candidates: detector.candidates(pixels, floor, looks).map(({ detection, closeUp }) => ({
+		candidates: detector.candidates(pixels, floor, looks, recordedBelow).map(({ detection, closeUp }) => ({
 			box: box(detection),
 			score: Math.round(detection.score * 10000) / 10000,
 			...(closeUp ? { closeUp: { box: box(closeUp), score: Math.round(closeUp.score * 10000) / 10000 } } : {}),
