@@ -104,6 +104,8 @@ async function main(): Promise<number> {
 			for (let waited = 0; (received === before) && !stopped && (waited < 20000); waited += 50)
 				await sleep(50);
 			await sleep(interval);
+			if (((press + 1) % 100) === 0)
+				process.stderr.write(`soak: ${press + 1} of ${count} rings, ${received} events at the phone, last report ${memory?.chunks} chunk bytes, ${memory?.slots} slots\n`);
 		}
 		while (!stopped && (Date.now() - lastEventAt < 3000))
 			await sleep(250);
