@@ -28,20 +28,27 @@ export interface Face {
 }
 
 export interface DetectorOptions {
-	/** The lowest score reported, 0..1; the model's MediaPipe threshold by default (0.5 short range, 0.6 full range). */
+	/** The lowest score reported, 0..1; the variant's threshold by default (variants.ts: 0.5 short range, 0.55 full range). */
 	minScore?: number;
 
 	zones?: PrivacyZone[];
 	/** Candidates scoring from this up to minScore are looked at again close up; the variant's choice by default (variants.ts); minScore or more turns it off. */
 	secondLookFloor?: number;
+	/** Second looks per frame, at most (each is one more inference); the variant's choice by default. */
+	maxSecondLooks?: number;
+}
+
+/** A first-pass candidate and what its close-up saw (for the evaluation tools). */
+export interface Candidate {
+	readonly detection: Detection;
+	/** The best close-up detection overlapping it, whatever its score; undefined if none. */
+	readonly closeUp?: Detection;
 }
 
 /** The candidate's side times this is the close-up's side: the face fills about a quarter of the input. */
 const closeUpFactor = 4;
 /** How much a close-up's face must overlap the candidate to be the same face. */
 const closeUpOverlap = 0.3;
-/** Second looks per frame, at most: each is one more inference. */
-const maxSecondLooks = 3;
 
 export type DetectionFailure = "model" | "image" | "jpeg" | "inference" | "closed";
 
@@ -80,7 +87,9 @@ export default class FaceDetector {
 	#minScore: number;
 	/** Candidates scoring from here up to minScore get a second look; minScore itself turns it off. */
 	#secondLookFloor: number;
+	#maxSecondLooks: number;
 	#zones: PrivacyZone[];
+	#runs = 0;
 
 	/** `model` is a BlazeFace .tflite (float32 or int8), referenced, not copied. */
 	constructor(model: ArrayBuffer | HostBuffer, options: DetectorOptions = {}) {
@@ -110,11 +119,15 @@ export default class FaceDetector {
 			this.#regressorsOutput = findOutput(interpreter.outputs, variant.decode.boxCount, variant.decode.coordinateCount);
 			this.#scoresOutput = findOutput(interpreter.outputs, variant.decode.boxCount, 1);
 			this.#anchors = anchors(variant.anchors);
-			this.#minScore = minScore ?? variant.decode.minScore;
+			this.#minScore = minScore ?? variant.threshold;
 			const secondLookFloor = options.secondLookFloor ?? variant.secondLookFloor;
 			if (!(typeof secondLookFloor === "number" && secondLookFloor >= 0 && secondLookFloor <= 1))
 				throw new RangeError("FaceDetector: secondLookFloor must be a number from 0 to 1");
 			this.#secondLookFloor = secondLookFloor;
+			const maxSecondLooks = options.maxSecondLooks ?? variant.maxSecondLooks;
+			if (!(Number.isInteger(maxSecondLooks) && maxSecondLooks >= 0 && maxSecondLooks <= 16))
+				throw new RangeError("FaceDetector: maxSecondLooks must be an integer from 0 to 16");
+			this.#maxSecondLooks = maxSecondLooks;
 			// One input buffer for the detector's life: frames come often and the heap is small.
 			this.#input = interpreter.input.type === "int8" ? new Int8Array(size.width * size.height * 3) : new Float32Array(size.width * size.height * 3);
 		}
@@ -128,6 +141,11 @@ export default class FaceDetector {
 	/** "short-range" or "full-range". */
 	get variant(): string {
 		return this.#variant.name;
+	}
+
+	/** Model runs (inferences) since the detector was made, second looks included: what detection costs the device. */
+	get runs(): number {
+		return this.#runs;
 	}
 
 	/**
@@ -147,15 +165,41 @@ export default class FaceDetector {
 		const floor = Math.min(this.#minScore, this.#secondLookFloor);
 		const faces: Face[] = [];
 		let secondLooks = 0;
+		// Best first (NMS order), so the looks go to the likeliest candidates.
 		for (const candidate of this.#run(interpreter, pixels, undefined, floor)) {
 			let found: Detection | undefined = candidate;
-			if (candidate.score < this.#minScore)
-				found = (secondLooks++ < maxSecondLooks) ? this.#secondLook(interpreter, pixels, candidate, floor) : undefined;
+			if (candidate.score < this.#minScore) {
+				const closeUp = (secondLooks++ < this.#maxSecondLooks) ? this.#closeUp(interpreter, pixels, candidate, floor) : undefined;
+				found = (closeUp && (closeUp.score >= this.#minScore)) ? closeUp : undefined;
+			}
 			const face = found && clampToFrame(found, pixels.width, pixels.height);
 			if (face)
 				faces.push(face);
 		}
 		return faces.sort((a, b) => b.score - a.score);
+	}
+
+	/**
+	 * For the evaluation tools, not the device: every first-pass candidate
+	 * scoring at least `floor`, in frame pixels, best first, and for those
+	 * under `below` (at most `looks` of them) the close-up's best
+	 * overlapping detection at any score, so settings can be tried offline.
+	 */
+	candidates(pixels: Pixels, floor: number, looks: number, below: number): Candidate[] {
+		const interpreter = this.#open();
+		try {
+			checkPixels(pixels, "candidates");
+		}
+		catch (error) {
+			throw new DetectionError("image", describe(error));
+		}
+		let looked = 0;
+		return this.#run(interpreter, pixels, undefined, floor).map((detection) => {
+			if ((detection.score >= below) || (looked++ >= looks))
+				return { detection };
+			const closeUp = this.#closeUp(interpreter, pixels, detection, Math.min(floor, 0.05));
+			return closeUp ? { detection, closeUp } : { detection };
+		});
 	}
 
 	/** The model on the frame (or a part of it): merged detections scoring at least `floor`, in frame pixels, best first. */
@@ -165,6 +209,7 @@ export default class FaceDetector {
 		try {
 			letterbox = prepareInput(pixels, interpreter.input, this.#input, part).letterbox;
 			interpreter.setInput(this.#input);
+			this.#runs++;
 			interpreter.invoke();
 			const regressors = interpreter.output(this.#regressorsOutput);
 			const logits = interpreter.output(this.#scoresOutput);
@@ -180,10 +225,11 @@ export default class FaceDetector {
 	 * A candidate scoring just under the threshold, seen again close up: the
 	 * model on a square part of the frame where the candidate fills about a
 	 * quarter of the input (a scale the model is sure of). A face scores
-	 * higher there; a door knocker or a pattern does not. The close-up's
-	 * detection replaces the candidate if it clears the threshold.
+	 * higher there; a door knocker or a pattern does not. The close-up's best
+	 * detection overlapping the candidate; the caller keeps it only if it
+	 * clears the threshold.
 	 */
-	#secondLook(interpreter: Interpreter, pixels: Pixels, candidate: Detection, floor: number): Detection | undefined {
+	#closeUp(interpreter: Interpreter, pixels: Pixels, candidate: Detection, floor: number): Detection | undefined {
 		const [x, y, w, h] = candidate.box;
 		const side = Math.max(w, h) * closeUpFactor;
 		if (!(side > 0))
@@ -191,7 +237,7 @@ export default class FaceDetector {
 		const part = { x: x + (w / 2) - (side / 2), y: y + (h / 2) - (side / 2), width: side, height: side };
 		let best: Detection | undefined;
 		for (const detection of this.#run(interpreter, pixels, part, floor)) {
-			if ((detection.score >= this.#minScore) && (iou(detection.box, candidate.box) >= closeUpOverlap) && (!best || (detection.score > best.score)))
+			if ((iou(detection.box, candidate.box) >= closeUpOverlap) && (!best || (detection.score > best.score)))
 				best = detection;
 		}
 		return best;

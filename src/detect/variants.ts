@@ -40,6 +40,12 @@ export interface Variant {
 	readonly name: "short-range" | "full-range";
 	readonly anchors: AnchorOptions;
 	readonly decode: DecodeOptions;
+	/**
+	 * Ours: the lowest score the detector reports. MediaPipe's graph uses
+	 * decode.minScore; for the full-range int8 model we report from a little
+	 * lower, chosen on one face split and checked on the other (models/README.md).
+	 */
+	readonly threshold: number;
 	/** Weighted NMS merges candidates whose IoU with the best remaining one exceeds this. */
 	readonly minSuppressionThreshold: number;
 	/**
@@ -50,6 +56,8 @@ export interface Variant {
 	 * minScore).
 	 */
 	readonly secondLookFloor: number;
+	/** Second looks per frame, at most: each is one more inference. */
+	readonly maxSecondLooks: number;
 }
 
 const shared = {
@@ -71,16 +79,20 @@ export const shortRange: Variant = Object.freeze({
 	name: "short-range",
 	anchors: Object.freeze({ ...shared, inputWidth: 128, inputHeight: 128, strides: Object.freeze([8, 16, 16, 16]), interpolatedScaleAspectRatio: 1.0 }),
 	decode: Object.freeze({ ...sharedDecode, boxCount: 896, xScale: 128, yScale: 128, wScale: 128, hScale: 128, minScore: 0.5 }),
+	threshold: 0.5,
 	minSuppressionThreshold: 0.3,
 	secondLookFloor: 0.5,
+	maxSecondLooks: 3,
 });
 
 export const fullRange: Variant = Object.freeze({
 	name: "full-range",
 	anchors: Object.freeze({ ...shared, inputWidth: 192, inputHeight: 192, strides: Object.freeze([4]), interpolatedScaleAspectRatio: 0.0 }),
 	decode: Object.freeze({ ...sharedDecode, boxCount: 2304, xScale: 192, yScale: 192, wScale: 192, hScale: 192, minScore: 0.6 }),
+	threshold: 0.55,
 	minSuppressionThreshold: 0.3,
 	secondLookFloor: 0.3,
+	maxSecondLooks: 2,
 });
 
 /** The variant whose input is `width` x `height`, or undefined. */

@@ -11,6 +11,12 @@
  * - If the detector cannot run (no model, a corrupt model, a corrupt frame)
  *   the event is still recorded, marked "unavailable" with the reason.
  *
+ * - The model runs only on the frames that matter: a frame that does not
+ *   differ from the last one examined (detect/change: decoded at 1/8 scale,
+ *   luma per cell) is skipped, since it shows nothing new; and once a face
+ *   scores `confidentScore` or more the rest of the burst is not examined.
+ *   The report counts the frames examined and the model runs.
+ *
  * One frame's inference takes the device's CPU for most of a second (docs/
  * benchmarks.md); the stage hands the event loop back between frames, so a
  * ring pressed meanwhile is taken within one frame's work, not after the
@@ -19,6 +25,7 @@
 import FaceDetector from "detect/detector";
 import type { Face } from "detect/detector";
 import { encodeZones, maskZones } from "detect/zones";
+import { differs, lumaSignature } from "detect/change";
 import type { PrivacyZone } from "detect/zones";
 import { decodeJpeg, encodeJpeg } from "hardware/image";
 import type { Pixels } from "hardware/image";
@@ -41,6 +48,10 @@ export interface FaceReport {
 	readonly droppedFrames?: number;
 	/** Faces left out, the lowest-scoring, so the report fits its fixed-size record (clip.ts). */
 	readonly facesOmitted?: number;
+	/** Frames the model ran on; the others were unchanged from one it saw, or came after a confident face. */
+	readonly examinedFrames?: number;
+	/** Model runs (inferences), second looks included: what detection cost the device. */
+	readonly modelRuns?: number;
 	readonly faces: readonly FrameFace[];
 }
 
@@ -64,6 +75,9 @@ export interface DetectionOptions {
 	readonly zones: readonly PrivacyZone[];
 	readonly enabled: boolean;
 }
+
+/** A face scoring this or more ends the search: the event has its face, the rest of the burst is not examined. */
+export const confidentScore = 0.75;
 
 /** Quality of re-encoded (masked) frames. */
 const jpegQuality = 85;
@@ -94,9 +108,15 @@ export default class Detection {
 		const problems: string[] = [];
 		let dropped = 0;
 		let undetected = 0;
+		let examined = 0;
+		let confident = false;
+		let last: Float32Array | undefined;
+		const runsBefore = detector?.runs ?? 0;
 		const masking = this.#options.zones.length > 0;
 		for (const frame of frames) {
-			await nextTurn();
+			// Frames after a confident face only need masking; no turn to give back for those without zones.
+			if (!confident || masking)
+				await nextTurn();
 			let pixels: Pixels | undefined;
 			let bytes = frame;
 			if (masking) {
@@ -113,12 +133,21 @@ export default class Detection {
 			}
 			const index = kept.length;
 			kept.push(bytes);
-			if (!detector)
+			if (!detector || confident)
 				continue;
 			try {
+				// The signature of what the detector would see (masked), at 1/8 scale: a few hundred pixels.
+				const signature = lumaSignature(decodeJpeg(bytes, { scale: 8 }));
+				const unchanged = last && !differs(last, signature);
+				if (unchanged)
+					continue;
+				last = signature;
+				examined++;
 				const found = pixels ? detector.detectPixels(pixels) : detector.detectJpeg(bytes).faces;
-				for (const face of found)
+				for (const face of found) {
 					faces.push(rounded(face, index));
+					confident ||= face.score >= confidentScore;
+				}
 			}
 			catch (error) {
 				undetected++;
@@ -135,6 +164,7 @@ export default class Detection {
 			model: this.#options.model,
 			zones: this.#zonesDigest,
 			...(dropped ? { droppedFrames: dropped } : {}),
+			...(detector ? { examinedFrames: examined, modelRuns: detector.runs - runsBefore } : {}),
 			faces,
 		};
 		const thumbnail = faces.length ? this.#thumbnail(kept, faces) : undefined;

@@ -44,7 +44,8 @@ test("sim --events 2 --json: each event carries the scene's frames, byte for byt
 	const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
 	assert.equal(events.length, 2);
 	const sceneFrames = readdirSync(join(defaultScene, "frames")).sort().map((name) => readFileSync(join(defaultScene, "frames", name)));
-	assert.deepEqual(events.map((event) => event.kind), ["motion", "ring"]);
+	// The default scene's visitor has a face (tools/scenes/default): the motion event becomes a face event.
+	assert.deepEqual(events.map((event) => event.kind), ["face", "ring"]);
 	for (const event of events) {
 		assert.match(event.topic, /^dw\/[0-9a-f]{32}\/ev$/);
 		assert.match(event.eventId, /^[0-9a-f]{32}$/);
@@ -52,6 +53,7 @@ test("sim --events 2 --json: each event carries the scene's frames, byte for byt
 		assert.equal(event.frames.length, 4);
 		event.frames.forEach((file: string, index: number) => assert.ok(readFileSync(file).equals(sceneFrames[index]), `${file} is scene frame ${index}`));
 		assert.ok(readFileSync(event.envelope).length === event.bytes);
+		assert.equal(event.faces.status, "found", `${event.kind}: ${JSON.stringify(event.faces)}`);
 	}
 	assert.equal(events[1].seq, events[0].seq + 1);
 });

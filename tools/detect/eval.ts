@@ -139,7 +139,10 @@ async function main(): Promise<number> {
 	return 0;
 }
 
-main().then((code) => process.exit(code), (error: Error) => {
-	process.stderr.write(`eval:faces: ${error instanceof DetectError ? error.message : error.stack}\n`);
-	process.exit(1);
-});
+// Run only as the command: sweep.ts imports the loaders above.
+if (process.argv[1]?.endsWith("eval.js")) {
+	main().then((code) => process.exit(code), (error: Error) => {
+		process.stderr.write(`eval:faces: ${error instanceof DetectError ? error.message : error.stack}\n`);
+		process.exit(1);
+	});
+}

@@ -36,7 +36,24 @@ export function modelResource(range: ModelRange, precision: ModelPrecision = "in
 /** Images per host process: bounded so one bad image costs little and argv stays short. */
 const batch = 200;
 
-export async function detectImages(images: string[], range: ModelRange, precision: ModelPrecision = "int8", onResult?: (result: ImageResult, index: number) => void): Promise<ImageResult[]> {
+export interface CandidateResult {
+	image: string;
+	width?: number;
+	height?: number;
+	candidates?: { box: [number, number, number, number]; score: number; closeUp?: { box: [number, number, number, number]; score: number } }[];
+	error?: string;
+}
+
+/**
+ * Every first-pass candidate scoring `floor` or more in each image and, for
+ * up to `looks` of those under the threshold, the close-up's best score
+ * (FaceDetector.candidates): what tools/detect/sweep.ts tries settings on.
+ */
+export async function candidateImages(images: string[], range: ModelRange, precision: ModelPrecision, floor: number, looks: number): Promise<CandidateResult[]> {
+	return await detectImages(images, range, precision, undefined, ["--candidates", String(floor), String(looks)]) as CandidateResult[];
+}
+
+export async function detectImages(images: string[], range: ModelRange, precision: ModelPrecision = "int8", onResult?: (result: ImageResult, index: number) => void, mode: string[] = []): Promise<ImageResult[]> {
 	const build = simulatorBuild();
 	if (!existsSync(build.host))
 		throw new DetectError("the simulator host is not built: run `npm install` (or `npx doorward build`)");
@@ -45,18 +62,18 @@ export async function detectImages(images: string[], range: ModelRange, precisio
 		throw new DetectError(`models/${model} is missing: run \`npm run model\` to generate it`);
 	const results: ImageResult[] = [];
 	for (let start = 0; start < images.length; start += batch)
-		results.push(...await runBatch(build, model, images.slice(start, start + batch).map((image) => resolve(image)), (result, index) => onResult?.(result, start + index)));
+		results.push(...await runBatch(build, [...mode, model], images.slice(start, start + batch).map((image) => resolve(image)), (result, index) => onResult?.(result, start + index)));
 	return results;
 }
 
-async function runBatch(build: ReturnType<typeof simulatorBuild>, model: string, images: string[], onResult: (result: ImageResult, index: number) => void): Promise<ImageResult[]> {
+async function runBatch(build: ReturnType<typeof simulatorBuild>, model: string[], images: string[], onResult: (result: ImageResult, index: number) => void): Promise<ImageResult[]> {
 	// The host wants a flash file; the detector does not touch it.
 	const scratch = mkdtempSync(join(tmpdir(), "doorward-detect-"));
 	try {
 		const child = spawn(build.host, [
 			"--modules", build.testModuleMap, "--main", "tools/detect",
 			"--flash", join(scratch, "flash.bin"), "--partitions", build.partitions,
-			"--resources", build.resources, "--", model, ...images,
+			"--resources", build.resources, "--", ...model, ...images,
 		], { stdio: ["ignore", "ignore", "pipe"] });
 		const results: ImageResult[] = [];
 		const other: string[] = [];

@@ -52,6 +52,8 @@ export interface DeviceOptions {
 	 * where the device's clock stays near 1970 until setClock().
 	 */
 	sntp?: (() => number) | false;
+	/** Another main module from the test module map (tools/xs), wrapping the firmware's: for tools such as the soak. */
+	toolMain?: string;
 }
 
 /** The host's exit code for a device reset: the world powers it up again. */
@@ -91,7 +93,7 @@ export class SimulatedDevice extends EventEmitter {
 		const options = this.#options;
 		const { build } = options;
 		const command = [
-			build.host, "--modules", build.moduleMap, "--main", "main", "--bridge", "3",
+			build.host, "--modules", options.toolMain ? build.testModuleMap : build.moduleMap, "--main", options.toolMain ?? "main", "--bridge", "3",
 			"--flash", options.flashPath, "--partitions", build.partitions,
 			"--device-secret", options.secretPath, "--resources", build.resources,
 		];

@@ -7,11 +7,24 @@
  *
  * A bad image gives an {"image", "error"} line and the run goes on; a model
  * that cannot be loaded ends the run with exit code 3.
+ *
+ *   host ... --main tools/detect -- --candidates FLOOR LOOKS MODEL_RESOURCE IMAGE...
+ *
+ * prints instead every first-pass candidate scoring FLOOR or more and, for
+ * up to LOOKS of those under the threshold, what the close-up saw
+ * (FaceDetector.candidates), so that eval:faces can try settings offline.
  */
 import FaceDetector from "detect/detector";
+import type { Candidate } from "detect/detector";
+import { decodeScale } from "detect/input";
+import { decodeJpeg, jpegSize } from "hardware/image";
 import resource from "hardware/resource";
 
-const [modelName, ...images] = host.argv;
+const diagnose = host.argv[0] === "--candidates";
+const [modelName, ...images] = diagnose ? host.argv.slice(3) : host.argv;
+const floor = Number(host.argv[1]), looks = Number(host.argv[2]);
+/** Close-ups for candidates under MediaPipe's full-range threshold (tools/detect/sweep.ts relies on it). */
+const recordedBelow = 0.6;
 
 function emit(record: object): void {
 	trace(`detect-json ${JSON.stringify(record)}\n`);
@@ -33,6 +46,10 @@ function run(): number {
 	let failed = 0;
 	for (const image of images) {
 		try {
+			if (diagnose) {
+				emit(candidates(detector, image));
+				continue;
+			}
 			const result = detector.detectJpeg(host.readFile(image));
 			emit({
 				image,
@@ -52,6 +69,26 @@ function run(): number {
 	}
 	detector.close();
 	return failed ? 1 : 0;
+}
+
+/** The detector's candidates in one image, in its stored size's pixels (as detectJpeg scales them). */
+function candidates(detector: FaceDetector, image: string): object {
+	const jpeg = host.readFile(image);
+	const size = jpegSize(jpeg);
+	const side = detector.variant === "full-range" ? 192 : 128;
+	const pixels = decodeJpeg(jpeg, { scale: decodeScale(size, { width: side, height: side }) });
+	const sx = size.width / pixels.width, sy = size.height / pixels.height;
+	const box = (detection: Candidate["detection"]) => [detection.box[0] * sx, detection.box[1] * sy, detection.box[2] * sx, detection.box[3] * sy].map(round);
+	return {
+		image,
+		width: size.width,
+		height: size.height,
+		candidates: detector.candidates(pixels, floor, looks, recordedBelow).map(({ detection, closeUp }) => ({
+			box: box(detection),
+			score: Math.round(detection.score * 10000) / 10000,
+			...(closeUp ? { closeUp: { box: box(closeUp), score: Math.round(closeUp.score * 10000) / 10000 } } : {}),
+		})),
+	};
 }
 
 host.exit(run());
