@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadScene } from "./scene.js";
-import { labelOf } from "../factory/label.js";
+import { labelFile, labelOf } from "../factory/label.js";
 import { SimulatedDevice, deviceSecretFor, playTimeline } from "./world.js";
 import { createPhone, loadPhone, rememberDevice, savePhone } from "../phone/identity.js";
 import type { PhoneIdentity } from "../phone/identity.js";
@@ -75,8 +75,11 @@ export async function runSim(options: SimOptions): Promise<number> {
 	const out = resolve(options.out);
 	mkdirSync(out, { recursive: true });
 	const flashPath = resolve(options.flash ?? join(out, "flash.bin"));
-	if (!options.flash)
-		rmSync(flashPath, { force: true }); // a new device every run unless --flash keeps one
+	if (!options.flash) {
+		// A new device every run unless --flash keeps one: its flash and the label printed for it go together.
+		rmSync(flashPath, { force: true });
+		rmSync(labelFile(flashPath), { force: true });
+	}
 
 	const phoneFile = options.phone ? resolve(options.phone) : join(out, "phone.json");
 	const identity: PhoneIdentity = options.phone ? loadPhone(phoneFile) : createPhone("simulated phone");

@@ -12,6 +12,7 @@
  * A tool, not a test: it runs for minutes. Exit code 1 if memory grew, if an
  * event did not reach the phone, or the device stopped.
  */
+import { labelOf } from "../factory/label.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
 		device.on("status", (status: { state: string }) => {
 			if (!paired && (status.state !== "booting")) {
 				paired = true;
-				device.pair(identity.x25519PublicKey, identity.name).then((reply) => rememberDevice(identity, reply)).catch((error: Error) => problems.push(`pairing: ${error.message}`));
+				labelOf(device, flashPath).then((label) => device.pair(identity, label)).then((reply) => rememberDevice(identity, reply)).catch((error: Error) => problems.push(`pairing: ${error.message}`));
 			}
 			if (status.state === "online")
 				resolve();
