@@ -26,20 +26,11 @@ declare module "hardware/provisioning" {
 	 */
 	export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void;
 
-	/** One connection of the onboarding link, as the firmware sees it. */
-	export interface LocalLink {
-		/** The connection's ATT MTU: a notification carries at most mtu - 3 bytes. */
-		readonly mtu: number;
-		/** One notification (a fragment). */
-		notify(fragment: Uint8Array): void;
-		/** Ends the connection. */
-		disconnect(): void;
-	}
-	export interface LocalLinkHandlers {
-		/** One write on the write characteristic (a fragment). */
-		onWrite(fragment: Uint8Array): void;
-		onDisconnect(): void;
-	}
+	// The link's types are declared once, in hardware/provisioning/link.ts, so
+	// each platform's implementation of this module can name them without
+	// importing itself (under mcconfig this specifier is the implementation).
+	import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning/link";
+	export type { LocalLink, LocalLinkHandlers };
 	/** Serves the onboarding link, one connection at a time: `connect` is called for each. */
 	export function onLocalLink(connect: (link: LocalLink) => LocalLinkHandlers): void;
 

@@ -16,7 +16,7 @@
 import BLEServer from "bleserver";
 import { uuid } from "btutils";
 import type { Characteristic } from "gatt";
-import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning";
+import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning/link";
 
 const serviceUuid = uuid`6C0B0001-5D2E-4F7A-9B1C-3E8D0A4F2B61`;
 const notifyName = "notify";

@@ -17,7 +17,7 @@ import Resource from "Resource";
 import { File } from "file";
 import Timer from "timer";
 import config from "mc/config";
-import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning";
+import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning/link";
 
 const configurationResource = "lin-configuration.json";
 
@@ -148,6 +148,6 @@ export function onLocalLink(connect: (link: LocalLink) => LocalLinkHandlers): vo
 }
 
 /** lin runs on the host's network: there is no Wi-Fi to join, and it says so rather than pretend. */
-export function joinNetwork(ssid: string): Promise<"joined" | "wrong passphrase" | "network not found"> {
+export function joinNetwork(ssid: string, _passphrase: string): Promise<"joined" | "wrong passphrase" | "network not found"> {
 	return Promise.reject(new Error(`lin has no Wi-Fi (it uses the host's network): ${JSON.stringify(ssid)} kept, not joined`));
 }

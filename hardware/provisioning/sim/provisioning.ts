@@ -8,7 +8,7 @@
  */
 import { onMessage, offMessage, send } from "sim/bridge";
 import { ToDevice, ToWorld } from "sim/bridge/messages";
-import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning";
+import type { LocalLink, LocalLinkHandlers } from "hardware/provisioning/link";
 
 export function requestConfiguration(): Promise<ArrayBuffer> {
 	return new Promise((resolve) => {
