@@ -17,11 +17,17 @@ import type { Configuration } from "device/configuration";
 import { loadOrCreateIdentity } from "device/identity";
 import type { Identity } from "device/identity";
 import { loadOrCreateKeys, openRecords } from "device/keys";
-import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey } from "device/tls-identity";
+import { clientCertificateSector, factoryHandler, isFactoryRequest, loadOrCreateTlsKey, provisioningLocked } from "device/tls-identity";
 import type { FactoryRequest, FactoryReply } from "device/tls-identity";
 import type { DeviceKeys } from "device/keys";
-import { addRecipient, loadRecipients, removeRecipient } from "device/recipients";
+import { loadRecipients } from "device/recipients";
 import type { PairedPhone } from "device/recipients";
+import { Audit } from "audit/audit";
+import { AuditLog } from "audit/log";
+import { auditDelivery } from "audit/deliver";
+import { admitPhone, recoverPhones, removePhone } from "audit/phones";
+import { digest, ed25519Verify } from "hardware/crypto";
+import { eventTopic } from "device/identity";
 import { log } from "device/log";
 import Counter from "store/counter";
 import { flashRegion } from "store/flash-region";
@@ -30,13 +36,13 @@ import { FlashOutbox } from "store/flash-outbox";
 import { clientKey, firstConfiguration } from "device/interim";
 import { onPairingRequest } from "hardware/provisioning";
 import { now, synchronize } from "hardware/clock";
-import { loadTimeFloor } from "device/time";
+import { clockSynced, loadTimeFloor } from "device/time";
 import { fromHex, pemBlocks, toHex, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord } from "store/record";
-import { Sectors } from "store/layout";
+import { AuditSectors, Sectors } from "store/layout";
 import { show } from "hardware/status";
 import resource from "hardware/resource";
-import { installFactoryRoot, onOutcome, selfTest, serveUpdates, updateStatus } from "update/ota";
+import { installFactoryRoot, onOutcome, selfTest, serveUpdates, trustedRoot, updateStatus } from "update/ota";
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 
@@ -67,16 +73,21 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 
 /**
  * Pairing, on the local channel only: adds (or removes) a phone as a reader
- * of every later event. Nothing here touches the update root: the factory
- * sets it before the lock, and after that only a signed rotation changes it.
+ * of every later event. Each change is an audit entry first (audit/phones).
+ * Nothing here touches the update root: the factory sets it before the
+ * lock, and after that only a signed rotation changes it.
  */
-function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
+function servePairing(identity: Identity, keys: DeviceKeys, audit: Audit, factory: (request: FactoryRequest) => FactoryReply, onPaired: (phones: PairedPhone[]) => void): void {
 	onPairingRequest((request) => {
 		let reply: Record<string, unknown>;
 		try {
 			const message = JSON.parse(utf8Decode(new Uint8Array(request)));
 			if (isFactoryRequest(message)) {
 				reply = factory(message);
+				// The factory's change (its records, the update root, the lock) is written by its handler; its
+				// entry follows (see recordProvisioning for a cut between).
+				if (reply.ok && (message.doorward === "provision"))
+					audit.record({ type: "provisioned", deviceId: identity.deviceId, updateRoot: Number(reply.updateRoot) }, { readers: loadRecipients() });
 				if (reply.ok)
 					log.info(`factory: ${message.doorward} done`);
 				else
@@ -86,14 +97,14 @@ function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: F
 			if (typeof message.remove === "string") {
 				if (!/^[0-9a-f]{16}$/.test(message.remove))
 					throw new RangeError("pairing: remove takes a phone's 8-byte key id in hex");
-				const phones = removeRecipient(message.remove);
+				const phones = removePhone(audit, message.remove) ?? loadRecipients();
 				onPaired(phones);
 				log.info(`removed phone ${message.remove} (${phones.length} paired)`);
 				return utf8Encode(JSON.stringify({ ok: true, removed: message.remove, paired: phones.length })).buffer as ArrayBuffer;
 			}
 			if ((typeof message.phone !== "string") || !/^[0-9a-f]{64}$/.test(message.phone))
 				throw new RangeError("pairing: phone must be a 32-byte X25519 public key in hex");
-			const phones = addRecipient(fromHex(message.phone), message.name, now());
+			const phones = admitPhone(audit, fromHex(message.phone), message.name, now());
 			onPaired(phones);
 			log.info(`paired phone ${phones[phones.length - 1].keyId} (${phones.length} paired)`);
 			reply = {
@@ -111,6 +122,56 @@ function servePairing(identity: Identity, keys: DeviceKeys, factory: (request: F
 		}
 		return utf8Encode(JSON.stringify(reply)).buffer as ArrayBuffer;
 	});
+}
+
+/**
+ * The device's audit log (audit/), with its events sealed into `outbox`;
+ * the newest entry's change is finished now if a power cut stopped it.
+ */
+function openAudit(flash: FlashRegion, identity: Identity, keys: DeviceKeys, sequence: Counter, outbox: FlashOutbox, kick: () => void): Audit {
+	const auditLog = new AuditLog({
+		flash,
+		firstSector: AuditSectors.first,
+		sectorCount: AuditSectors.count,
+		deviceId: identity.deviceId,
+		crypto: { sha256: (data) => digest("SHA-256", data), sign: (message) => keys.signer.sign(message) },
+		verify: (message, signature) => ed25519Verify(keys.signingPublicKey, message, signature),
+		clock: () => ({ time: now(), set: clockSynced() }),
+	});
+	const audit = new Audit(auditLog, auditDelivery({ deviceId: identity.deviceId, topic: eventTopic(identity), signer: keys.signer, sequence, outbox, kick }));
+	const recovered = recoverPhones(audit);
+	if (recovered)
+		log.warn(`audit: finished entry ${recovered.seq} (${recovered.type}) that a power cut had stopped`);
+	recordProvisioning(flash, identity, audit);
+	recordRoot(flash, audit);
+	return audit;
+}
+
+/**
+ * The factory writes its records before the "provisioned" entry: a cut
+ * between leaves a locked device without it. The entry is then written at
+ * the next boot, once: when the log holds no "provisioned" entry and none
+ * can have been dropped (it starts at entry 1 or is empty).
+ */
+function recordProvisioning(flash: FlashRegion, identity: Identity, audit: Audit): void {
+	const entries = audit.log.entries;
+	if (provisioningLocked(flash) && !entries.some((entry) => entry.type === "provisioned") && (!entries.length || (entries[0].seq === 1)))
+		audit.record({ type: "provisioned", deviceId: identity.deviceId, updateRoot: trustedRoot(flash)?.version ?? 0, late: true }, { readers: loadRecipients() });
+}
+
+/**
+ * A root rotation is stored by the update code (update/root-store) while it
+ * installs an update, which a restart follows: the boot after it records the
+ * root it finds when no entry kept names that version. (An entry dropped
+ * from the bounded log is then written once again, which over-reports.)
+ */
+function recordRoot(flash: FlashRegion, audit: Audit): void {
+	const root = trustedRoot(flash);
+	if (!root)
+		return;
+	const named = audit.log.entries.some((entry) => ((entry.type === "updateRoot") || (entry.type === "provisioned")) && (entry.details.updateRoot === root.version || entry.details.version === root.version));
+	if (!named)
+		audit.record({ type: "updateRoot", version: root.version, channel: root.channel, atBoot: true }, { readers: loadRecipients() });
 }
 
 /** TLS settings for the broker, from the configuration, the certificate record and the keystore. */
@@ -170,12 +231,23 @@ async function boot(): Promise<void> {
 	if (loadOrCreateTlsKey().created)
 		log.info("new TLS key (RSA-2048) made on the device");
 	const updates = new BundleAssembler(serveUpdates(flash, identity.deviceId));
+	// The outbox opens before pairing: audit events are queued from the first change on.
+	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));
+	let publisher: Publisher | undefined = undefined;
+	let audit: Audit;
+	try {
+		audit = openAudit(flash, identity, keys, sequence, outbox, () => publisher?.kick());
+	}
+	catch (error) {
+		refuseEverything((error as Error).message);
+		return;
+	}
 	let recipients = loadRecipients();
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
 	// Pairing needs the keys, not the configuration: a device can be paired in its box.
 	const factory = factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration));
-	servePairing(identity, keys, factory, (phones) => {
+	servePairing(identity, keys, audit, factory, (phones) => {
 		recipients = phones;
 	});
 	if (!recipients.length)
@@ -183,10 +255,8 @@ async function boot(): Promise<void> {
 	const configuration = await configure(flash, provisioned);
 
 	const tls = tlsOptions(flash, configuration);
-	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));
 	if (outbox.length)
 		log.info(`${outbox.length} events from before the restart are waiting to be published`);
-	let publisher: Publisher | undefined = undefined;
 	const client = new MqttClient({
 		address: configuration.broker.address,
 		port: configuration.broker.port,
