@@ -11,7 +11,8 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { simulatorBuild } from "../../tools/build/firmware.js";
+import { spawnSync } from "node:child_process";
+import { projectRoot, simulatorBuild } from "../../tools/build/firmware.js";
 import { startEmbeddedBroker } from "../../tools/sim/broker.js";
 import { SimulatedPhone } from "../../tools/sim/phone.js";
 import type { ReceivedEvent } from "../../tools/sim/phone.js";
@@ -86,6 +87,19 @@ test("audit events reach every phone, the removed one gets its notice, and doorw
 		const gap: string[] = [];
 		assert.equal(await auditCommand(ownerFile, [partial], false, (line) => gap.push(line)), 1);
 		assert.ok(gap.includes("problem: gap: entry 2 is missing"), gap.join("\n"));
+
+		// The command itself (the CLI contract), and its one-line refusals.
+		const cli = (args: string[]) => spawnSync(process.execPath, [join(projectRoot, "bin", "doorward.js"), ...args], { cwd: projectRoot, encoding: "utf8", timeout: 90000 });
+		const run = cli(["audit", "--phone", ownerFile, "--json", join(folder, "owner")]);
+		assert.equal(run.status, 0, run.stderr);
+		assert.equal(JSON.parse(run.stdout).devices[0].entries.length, 3);
+		const broken = cli(["audit", "--phone", ownerFile, partial]);
+		assert.equal(broken.status, 1);
+		assert.match(broken.stdout, /^problem: gap: entry 2 is missing$/m);
+		const none = cli(["audit", "--phone", ownerFile, join(folder, "no-such-folder")]);
+		assert.equal(none.status, 1);
+		assert.match(none.stderr, /^doorward: .*no-such-folder: cannot read \(ENOENT\)\n$/);
+		assert.equal(cli(["audit", "--phone", ownerFile]).status, 1, "an EVENT_DIR is required");
 	}
 	finally {
 		await device.powerOff();
