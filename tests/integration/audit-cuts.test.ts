@@ -25,15 +25,15 @@ function partitionOffset(name: string): number {
 	return Number(line.split(",")[3].trim());
 }
 
-/** The entries of the log on flash, oldest first: sectors 12 to 15 of the doorward partition, by their order. */
+/** The entries of the log on flash, oldest first: sectors 13 to 15 of the doorward partition, by their order. */
 function logOnFlash(path: string): Buffer[] {
-	const base = partitionOffset("doorward") + 12 * 4096;
-	const bytes = Buffer.alloc(4 * 4096);
+	const base = partitionOffset("doorward") + 13 * 4096;
+	const bytes = Buffer.alloc(3 * 4096);
 	const fd = openSync(path, "r");
 	readSync(fd, bytes, 0, bytes.length, base);
 	closeSync(fd);
 	const sectors: { order: number; entries: Buffer[] }[] = [];
-	for (let index = 0; index < 4; index++) {
+	for (let index = 0; index < 3; index++) {
 		const sector = bytes.subarray(index * 4096, (index + 1) * 4096);
 		if (sector.subarray(0, 4).toString("latin1") !== "DWL1")
 			continue;

@@ -12,6 +12,7 @@ import { createHash, createPrivateKey, createPublicKey, sign } from "node:crypto
 import { join } from "node:path";
 import { AuditLog } from "audit/log";
 import { makeEntry } from "audit/entry";
+import { AuditSectors } from "store/layout";
 import type { FlashRegion } from "store/flash-region";
 import { describeAuditEntry, verifyAuditChain } from "../phone/audit.js";
 import { verifySignature } from "../phone/open.js";
@@ -65,7 +66,7 @@ export function renderAuditExample(): string {
 	let time: number = inputs.time;
 	let clockSet = true;
 	const log = new AuditLog({
-		flash, firstSector: 12, sectorCount: 4, deviceId: inputs.deviceId, crypto,
+		flash, firstSector: AuditSectors.first, sectorCount: AuditSectors.count, deviceId: inputs.deviceId, crypto,
 		verify: (message, signature) => verifySignature(signature, message, publicKey),
 		clock: () => ({ time, set: clockSet }),
 	});
@@ -83,7 +84,7 @@ export function renderAuditExample(): string {
 	const e = first.bytes;
 	const length = e.length - 64 - 68;
 	const label = Buffer.from("doorward/audit/v1\u0000", "latin1");
-	const sector = flash.bytes.subarray(12 * 4096, 13 * 4096);
+	const sector = flash.bytes.subarray(AuditSectors.first * 4096, (AuditSectors.first + 1) * 4096);
 	const used = 16 + 4 + first.bytes.length + 4 + second.bytes.length;
 	const lines = [
 		"Inputs:",
@@ -126,7 +127,7 @@ export function renderAuditExample(): string {
 		wrap(hex(second.bytes)),
 		"```",
 		"",
-		`On flash (the first sector of the log, sector 12 of the doorward partition): the sector header \`${hex(sector.subarray(0, 16))}\`, the slot header of entry 1 \`${hex(sector.subarray(16, 20))}\` at offset 16, entry 1, the slot header of entry 2 \`${hex(sector.subarray(20 + first.bytes.length, 24 + first.bytes.length))}\` at offset ${20 + first.bytes.length}, entry 2; the next slot would be at offset ${used}, and bytes ${used} to 4095 are erased (0xff).`,
+		`On flash (the first sector of the log, sector ${AuditSectors.first} of the doorward partition): the sector header \`${hex(sector.subarray(0, 16))}\`, the slot header of entry 1 \`${hex(sector.subarray(16, 20))}\` at offset 16, entry 1, the slot header of entry 2 \`${hex(sector.subarray(20 + first.bytes.length, 24 + first.bytes.length))}\` at offset ${20 + first.bytes.length}, entry 2; the next slot would be at offset ${used}, and bytes ${used} to 4095 are erased (0xff).`,
 		"",
 		"What the phone's verifier prints for the two (`doorward audit`):",
 		"",
