@@ -253,6 +253,8 @@ async function boot(): Promise<void> {
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);
+	// A development build's configuration may have brought the first update root.
+	recordRoot(flash, audit);
 
 	const tls = tlsOptions(flash, configuration);
 	if (outbox.length)

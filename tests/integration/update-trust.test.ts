@@ -116,8 +116,10 @@ async function online(name: string, options: Partial<DeviceOptions> & { root?: U
 	const folder = mkdtempSync(join(tmpdir(), `doorward-${name}-`));
 	const flash = join(folder, "flash.bin");
 	const received: ReceivedEvent[] = [];
+	/** Audit events (docs/protocol/audit.md: the pairing's, first): they take event sequence numbers too. */
+	const audits: ReceivedEvent[] = [];
 	const owner = createPhone("owner");
-	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onWarning: () => {} });
+	const phone = await SimulatedPhone.connect({ url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onAudit: (_entry, _report, event) => audits.push(event), onWarning: () => {} });
 	const { root = root1, ...deviceOptions } = options;
 	const rig = start(flash, { configuration: configuration(broker.port, { ...broker.device }, root), ...deviceOptions });
 	const paired = await waitFor("booted", () => rig.statuses.find((status) => status.state !== "booting"), 60000).then(() => rig.device.pair(owner.x25519PublicKey, owner.name));
@@ -128,7 +130,7 @@ async function online(name: string, options: Partial<DeviceOptions> & { root?: U
 		await phone.close();
 		await broker.close();
 	};
-	return { broker, flash, folder, received, rig, topicId: String(paired.topicId), close };
+	return { broker, flash, folder, received, audits, rig, topicId: String(paired.topicId), close };
 }
 
 const updateEvents = (received: ReceivedEvent[]) => received.filter((event) => event.kind === "update");
@@ -308,7 +310,8 @@ test("a flood of junk on the update channel: one sealed report per window with t
 		assert.deepEqual(reports.map((event) => details(event).count), [1, flood + 100 - 1]);
 		assert.match(String(details(reports[1]).reasons), /^(truncated|malformed) \d+/);
 		assert.deepEqual(updateEvents(received).map((event) => details(event).outcome), ["refused", "refused", "installed", "trial", "confirmed"]);
-		assert.deepEqual(received.map((event) => event.seq).sort((a, b) => a - b), [...Array(received.length).keys()].map((i) => i + 1), "no event lost");
+		const all = [...received, ...world.audits];
+		assert.deepEqual(all.map((event) => event.seq).sort((a, b) => a - b), [...Array(all.length).keys()].map((i) => i + 1), "no event lost");
 	}
 	finally {
 		await world.close();

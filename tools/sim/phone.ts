@@ -66,6 +66,9 @@ export interface PhoneOptions {
 	onWarning: (message: string) => void;
 }
 
+/** How long an event from a device the phone does not know waits for a pairing in progress. */
+const pairingWaitMs = 2000;
+
 export class SimulatedPhone {
 	#client: MqttClient;
 	#seen = new Set<string>();
@@ -131,6 +134,7 @@ export class SimulatedPhone {
 		let opened: OpenedEvent;
 		try {
 			const { header } = parseHeader(payload);
+			await this.#pairingOf(header.deviceId);
 			// A redelivery within this session (QoS 1), not an attack: dropped quietly. Anything
 			// else already opened, after a restart too, is refused by the window in acceptEvent.
 			if (this.#seen.has(header.eventId)) {
@@ -163,6 +167,17 @@ export class SimulatedPhone {
 			this.#auditEntry(received);
 		else
 			this.#options.onEvent(received);
+	}
+
+	/**
+	 * A pairing's own audit event comes over MQTT while the pairing's reply
+	 * comes over the local channel: it can arrive first. An event from a
+	 * device this phone does not know yet waits a little for a pairing in
+	 * progress to finish; if none does, it is refused as before.
+	 */
+	async #pairingOf(deviceId: string): Promise<void> {
+		for (let waited = 0; !this.#options.identity.devices[deviceId] && (waited < pairingWaitMs); waited += 100)
+			await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 
 	#auditEntry(event: ReceivedEvent): void {
