@@ -14,12 +14,22 @@ import Triggers from "pipeline/triggers";
 import { endToEndSealer } from "pipeline/sealer";
 import { loadConfiguration } from "device/configuration";
 import type { Configuration } from "device/configuration";
-import { loadOrCreateIdentity } from "device/identity";
+import { eventTopic, loadOrCreateIdentity } from "device/identity";
+import type { Identity } from "device/identity";
 import { loadOrCreateKeys, openRecords } from "device/keys";
-import { clientCertificateSector, factoryHandler, loadOrCreateTlsKey } from "device/tls-identity";
+import { clientCertificateSector, factoryHandler, loadOrCreateTlsKey, provisioningLocked } from "device/tls-identity";
+import type { DeviceKeys } from "device/keys";
 import { loadRecipients } from "device/recipients";
 import { factoryLineHandler } from "onboarding/factory-line";
 import { serveOnboarding } from "onboarding/service";
+import type { OnboardingAuditEntry } from "onboarding/service";
+import { windowMs } from "onboarding/window";
+import { Audit } from "audit/audit";
+import type { AuditChange } from "audit/audit";
+import { AuditLog } from "audit/log";
+import { auditDelivery } from "audit/deliver";
+import { admitPhone, recoverPhones } from "audit/phones";
+import { digest, ed25519Verify } from "hardware/crypto";
 import { log } from "device/log";
 import Counter from "store/counter";
 import { flashRegion } from "store/flash-region";
@@ -29,13 +39,13 @@ import { clientKey, firstConfiguration } from "device/interim";
 import { onLocalLink, onPairingRequest } from "hardware/provisioning";
 import { refuseLink } from "onboarding/exchange";
 import { now, synchronize } from "hardware/clock";
-import { loadTimeFloor } from "device/time";
+import { clockSynced, loadTimeFloor } from "device/time";
 import { pemBlocks, utf8Decode, utf8Encode } from "util/bytes";
 import { readRecord } from "store/record";
-import { Sectors } from "store/layout";
+import { AuditSectors, Sectors } from "store/layout";
 import { show } from "hardware/status";
 import resource from "hardware/resource";
-import { installFactoryRoot, onOutcome, selfTest, serveUpdates, updateStatus } from "update/ota";
+import { installFactoryRoot, onOutcome, selfTest, serveUpdates, trustedRoot, updateStatus } from "update/ota";
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 
@@ -62,6 +72,72 @@ async function configure(flash: FlashRegion, provisioned: Promise<Configuration>
 		log.info("provisioned by the factory: update root, configuration and certificate stored, provisioning locked");
 		return configuration;
 	}));
+}
+
+/**
+ * Onboarding's changes as audit entries (audit/entry's types): each entry is
+ * written, and sealed to the phones paired now, before `apply` makes the
+ * change. Admissions go through audit/phones' admitPhone instead.
+ */
+function onboardingChange(entry: OnboardingAuditEntry): AuditChange {
+	switch (entry.kind) {
+	case "window opened":
+		return { type: "window", reason: entry.by, minutes: windowMs / 60000 };
+	case "failed attempts":
+		return { type: "attempts", failed: entry.count, closed: true };
+	case "wifi changed":
+		return { type: "wifi", ssid: entry.ssid };
+	}
+}
+
+/**
+ * The device's audit log (audit/), with its events sealed into `outbox`;
+ * the newest entry's change is finished now if a power cut stopped it.
+ */
+function openAudit(flash: FlashRegion, identity: Identity, keys: DeviceKeys, sequence: Counter, outbox: FlashOutbox, kick: () => void): Audit {
+	const auditLog = new AuditLog({
+		flash,
+		firstSector: AuditSectors.first,
+		sectorCount: AuditSectors.count,
+		deviceId: identity.deviceId,
+		crypto: { sha256: (data) => digest("SHA-256", data), sign: (message) => keys.signer.sign(message) },
+		verify: (message, signature) => ed25519Verify(keys.signingPublicKey, message, signature),
+		clock: () => ({ time: now(), set: clockSynced() }),
+	});
+	const audit = new Audit(auditLog, auditDelivery({ deviceId: identity.deviceId, topic: eventTopic(identity), signer: keys.signer, sequence, outbox, kick }));
+	const recovered = recoverPhones(audit);
+	if (recovered)
+		log.warn(`audit: finished entry ${recovered.seq} (${recovered.type}) that a power cut had stopped`);
+	recordProvisioning(flash, identity, audit);
+	recordRoot(flash, audit);
+	return audit;
+}
+
+/**
+ * The factory writes its records before the "provisioned" entry: a cut
+ * between leaves a locked device without it. The entry is then written at
+ * the next boot, once: when the log holds no "provisioned" entry and none
+ * can have been dropped (it starts at entry 1 or is empty).
+ */
+function recordProvisioning(flash: FlashRegion, identity: Identity, audit: Audit): void {
+	const entries = audit.log.entries;
+	if (provisioningLocked(flash) && !entries.some((entry) => entry.type === "provisioned") && (!entries.length || (entries[0].seq === 1)))
+		audit.record({ type: "provisioned", deviceId: identity.deviceId, updateRoot: trustedRoot(flash)?.version ?? 0, late: true }, { readers: loadRecipients() });
+}
+
+/**
+ * A root rotation is stored by the update code (update/root-store) while it
+ * installs an update, which a restart follows: the boot after it records the
+ * root it finds when no entry kept names that version. (An entry dropped
+ * from the bounded log is then written once again, which over-reports.)
+ */
+function recordRoot(flash: FlashRegion, audit: Audit): void {
+	const root = trustedRoot(flash);
+	if (!root)
+		return;
+	const named = audit.log.entries.some((entry) => ((entry.type === "updateRoot") || (entry.type === "provisioned")) && (entry.details.updateRoot === root.version || entry.details.version === root.version));
+	if (!named)
+		audit.record({ type: "updateRoot", version: root.version, channel: root.channel, atBoot: true }, { readers: loadRecipients() });
 }
 
 /** TLS settings for the broker, from the configuration, the certificate record and the keystore. */
@@ -125,32 +201,66 @@ async function boot(): Promise<void> {
 	if (loadOrCreateTlsKey().created)
 		log.info("new TLS key (RSA-2048) made on the device");
 	const updates = new BundleAssembler(serveUpdates(flash, identity.deviceId));
+	// The outbox opens before pairing: audit events are queued from the first change on.
+	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));
+	let publisher: Publisher | undefined = undefined;
+	let audit: Audit;
+	try {
+		audit = openAudit(flash, identity, keys, sequence, outbox, () => publisher?.kick());
+	}
+	catch (error) {
+		refuseEverything((error as Error).message);
+		return;
+	}
 	let recipients = loadRecipients();
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
+	const factory = factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration));
 	// The factory line (UART0 on the device) takes the factory's requests only; phones are admitted on the onboarding link.
 	onPairingRequest(factoryLineHandler({
 		flash, identity, keys,
-		factory: factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration)),
+		factory: (request) => {
+			const reply = factory(request);
+			// The factory's change (its records, the update root, the lock) is written by its handler; its
+			// entry follows (see recordProvisioning for a cut between).
+			if (reply.ok && (request.doorward === "provision")) {
+				try {
+					audit.record({ type: "provisioned", deviceId: identity.deviceId, updateRoot: Number(reply.updateRoot) }, { readers: loadRecipients() });
+				}
+				catch (error) {
+					// Provisioning is done and locked: the factory hears so; the entry is written at the next boot.
+					log.warn(`audit: the provisioned entry was not written: ${(error as Error).message}`);
+				}
+			}
+			return reply;
+		},
 		log: (level, line) => log[level](line),
 	}));
 	// Onboarding needs the keys, not the configuration: a device can be set up in its box.
 	const onboarding = serveOnboarding({
 		identity, keys, now,
+		admit: (agreementKey, name, time, signingKey) => admitPhone(audit, agreementKey, name, time, { role: "owner", by: "setup code" }, signingKey),
 		onAdmitted: (phones) => (recipients = phones),
-		// The audit log's hook (issue 12 item 6): src/audit records these once it lands.
-		audit: (entry) => log.info(`audit: ${JSON.stringify(entry)}`),
+		audit: (entry, apply) => {
+			// The window every boot of an unowned device opens is no one's action, and recording it would write
+			// the flash at each such boot: it is logged only. A window opened by the button is recorded.
+			if ((entry.kind === "window opened") && (entry.by === "boot")) {
+				log.info("onboarding: the commissioning window is open (boot)");
+				return;
+			}
+			audit.record(onboardingChange(entry), { readers: loadRecipients(), ...(apply ? { apply } : {}) });
+		},
 		log: (line) => log.info(line),
 	});
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);
+	// A development build's configuration may have brought the first update root.
+	recordRoot(flash, audit);
 
 	const tls = tlsOptions(flash, configuration);
-	const outbox = new FlashOutbox(flashRegion(new Flash(outboxPartition)));
 	if (outbox.length)
 		log.info(`${outbox.length} events from before the restart are waiting to be published`);
-	let publisher: Publisher | undefined = undefined;
 	const client = new MqttClient({
 		address: configuration.broker.address,
 		port: configuration.broker.port,
@@ -201,8 +311,15 @@ async function boot(): Promise<void> {
 	new Triggers({
 		onTrigger(kind) {
 			// The button also opens the commissioning window of a device nobody owns yet.
-			if (kind === "ring")
-				onboarding.buttonPressed();
+			if (kind === "ring") {
+				try {
+					onboarding.buttonPressed();
+				}
+				catch (error) {
+					// The window's audit entry failed: the ring is still the doorbell's.
+					log.warn(`onboarding: ${(error as Error).message}`);
+				}
+			}
 			doorbell.trigger(kind);
 		},
 	});

@@ -13,6 +13,7 @@ import { keygen, label, pair, parseNetwork, open, PhoneFileError } from "./phone
 import { OnboardingError } from "./phone/onboarding.js";
 import { EnvelopeError } from "./phone/open.js";
 import { pairLin } from "./phone/lin.js";
+import { auditCommand } from "./phone/audit.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
 import { factoryCommand, factoryUsage } from "./factory/commands.js";
 import { detectCommand, detectUsage, DetectUsageError } from "./detect/commands.js";
@@ -49,6 +50,10 @@ commands:
   open --phone FILE EVENT [--out DIR] [--topic TOPIC]
                  verify and decrypt a captured event (event.dwe), once: the
                  phone file remembers it; TOPIC is the MQTT topic it came on
+  audit --phone FILE [--json] EVENT_DIR...
+                 verify the audit chain (docs/protocol/audit.md) of the audit
+                 events in those folders and print it; exit 1 on a gap, a
+                 reordering, a fork or a forged entry
 ${detectUsage}${factoryUsage}${releaseUsage}`;
 
 function say(line: string): void {
@@ -158,6 +163,12 @@ export async function main(argv: string[]): Promise<number> {
 			if (!values.phone || (positionals.length !== 1))
 				throw new UsageError("open: --phone FILE and one EVENT file are required");
 			return await open(values.phone, positionals[0], values.out, (line) => process.stdout.write(`${line}\n`), values.topic, say);
+		}
+		case "audit": {
+			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, json: { type: "boolean", default: false } }, strict: true, allowPositionals: true });
+			if (!values.phone || !positionals.length)
+				throw new UsageError("audit: --phone FILE and at least one EVENT_DIR are required");
+			return await auditCommand(values.phone, positionals, values.json!, (line) => process.stdout.write(`${line}\n`));
 		}
 		case "detect":
 			return await detectCommand(args, (line) => process.stdout.write(`${line}\n`));

@@ -23,7 +23,7 @@
 import { fingerprint as deviceFingerprint } from "device/keys";
 import type { DeviceKeys } from "device/keys";
 import type { Identity } from "device/identity";
-import { addRecipient, owned, validPhoneName } from "device/recipients";
+import { owned, validPhoneName } from "device/recipients";
 import type { PairedPhone } from "device/recipients";
 import { VerifierExchange } from "onboarding/spake2plus";
 import type { StoredVerifier } from "onboarding/setup-code";
@@ -56,6 +56,13 @@ export interface OnboardingDevice {
 	readonly window: CommissioningWindow;
 	verifier(): StoredVerifier | undefined;
 	now(): number;
+	/**
+	 * Admits the phone as the owner and returns the new phone list: its audit
+	 * entry first, then one keystore write (audit/phones' admitPhone).
+	 */
+	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array): PairedPhone[];
+	/** A wrong code: `count` failed attempts are on flash now. */
+	failed?(count: number): void;
 	/** The new phone list, after an admission. */
 	onAdmitted(phones: PairedPhone[], admitted: PairedPhone): void;
 	/** Keeps the owner's Wi-Fi (keystore) and joins it. */
@@ -233,6 +240,7 @@ export class OnboardingExchange {
 				shared = this.#spake!.finish(body);
 			}
 			catch {
+				device.failed?.(device.window.failures);
 				throw new Refusal(`wrong code (${device.window.failures} failed attempts of 20)`);
 			}
 			this.#spake = undefined;
@@ -246,9 +254,12 @@ export class OnboardingExchange {
 			const request = checkRequest(JSON.parse(utf8Decode(this.#session!.open(type, body))));
 			if (owned())
 				throw new Refusal("the device has an owner: the label's code admits nobody, an owner must invite");
-			// The admission is one keystore write (device/recipients): a power cut leaves the phone admitted or not.
-			const phones = addRecipient(request.agreementKey, request.name, device.now(), "owner", request.signingKey);
-			const admitted = phones[phones.length - 1];
+			// The audit entry, then one keystore write: a power cut leaves the phone admitted or not, and
+			// an entry without its write is finished at the next boot (audit/phones' recoverPhones).
+			const phones = device.admit(request.agreementKey, request.name, device.now(), request.signingKey);
+			const admitted = phones.find((phone) => toHex(phone.publicKey) === toHex(request.agreementKey));
+			if (!admitted || (admitted.role !== "owner"))
+				throw new Refusal("the admission was not stored");
 			device.window.succeeded();
 			device.onAdmitted(phones, admitted);
 			device.log(`onboarding: phone ${admitted.keyId} admitted as the owner (${phones.length} paired)`);

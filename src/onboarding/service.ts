@@ -8,28 +8,30 @@ import type { DeviceKeys } from "device/keys";
 import type { PairedPhone } from "device/recipients";
 import { owned } from "device/recipients";
 import { loadVerifier } from "onboarding/setup-code";
-import { CommissioningWindow } from "onboarding/window";
+import { CommissioningWindow, maxFailures } from "onboarding/window";
 import { OnboardingExchange } from "onboarding/exchange";
 import type { JoinOutcome } from "onboarding/exchange";
 import { storeNetwork, storedNetwork } from "onboarding/wifi";
 
 /**
- * What the audit log (issue 12 item 6, src/audit) will record. Until it
- * lands, the caller's hook gets each change; src/main.ts logs it.
+ * The changes onboarding makes besides admissions, for the audit log
+ * (src/audit; src/main.ts maps each onto an entry type). An admission is
+ * recorded by the `admit` hook itself (audit/phones' admitPhone), entry first.
  */
 export type OnboardingAuditEntry =
 	| { kind: "window opened"; by: "boot" | "button" }
-	| { kind: "admitted"; keyId: string; role: "owner" | "member"; name: string }
 	| { kind: "failed attempts"; count: number }
-	| { kind: "wifi changed"; ssid: string; outcome: JoinOutcome };
+	| { kind: "wifi changed"; ssid: string };
 
 export interface OnboardingOptions {
 	readonly identity: Identity;
 	readonly keys: DeviceKeys;
 	now(): number;
+	/** Admits the owner: its audit entry first, then the keystore write (see OnboardingDevice). */
+	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array): PairedPhone[];
 	onAdmitted(phones: PairedPhone[]): void;
-	/** The audit hook: every change onboarding makes. */
-	audit(entry: OnboardingAuditEntry): void;
+	/** The audit hook: records the change, then runs `apply` (the change itself) if there is one. */
+	audit(entry: OnboardingAuditEntry, apply?: () => void): void;
 	log(line: string): void;
 }
 
@@ -38,11 +40,10 @@ export interface Onboarding {
 	buttonPressed(): void;
 }
 
-async function join(ssid: string, passphrase: string, options: OnboardingOptions): Promise<JoinOutcome> {
-	storeNetwork({ ssid, passphrase });
-	const outcome = await joinNetwork(ssid, passphrase);
-	options.audit({ kind: "wifi changed", ssid, outcome });
-	return outcome;
+function join(ssid: string, passphrase: string, options: OnboardingOptions): Promise<JoinOutcome> {
+	// The entry first, then the stored network: the passphrase is in neither the entry nor the log.
+	options.audit({ kind: "wifi changed", ssid }, () => storeNetwork({ ssid, passphrase }));
+	return joinNetwork(ssid, passphrase);
 }
 
 export function serveOnboarding(options: OnboardingOptions): Onboarding {
@@ -56,9 +57,12 @@ export function serveOnboarding(options: OnboardingOptions): Onboarding {
 			window,
 			verifier: loadVerifier,
 			now: options.now,
-			onAdmitted(phones, admitted) {
-				options.audit({ kind: "admitted", keyId: admitted.keyId, role: admitted.role, name: admitted.name });
-				options.onAdmitted(phones);
+			admit: options.admit,
+			onAdmitted: (phones) => options.onAdmitted(phones),
+			failed(count) {
+				// One entry when the limit closes the window, not one per wrong code: the log stays bounded by the owner's actions.
+				if (count === maxFailures)
+					options.audit({ kind: "failed attempts", count });
 			},
 			joinNetwork: (ssid, passphrase) => join(ssid, passphrase, options),
 			log: options.log,

@@ -24,8 +24,8 @@ export interface ClipMetadata {
 	readonly format: "jpeg";
 	readonly frameCount: number;
 	/** What started the event. Inside the clip, so only the phones learn it. */
-	readonly kind?: "ring" | "motion" | "face" | "update";
-	/** For events without pictures (an update's outcome): what happened. */
+	readonly kind?: "ring" | "motion" | "face" | "update" | "audit";
+	/** For events without pictures (an update's outcome, an audit entry): what happened. */
 	readonly details?: Readonly<Record<string, string | number | boolean>>;
 	/** Wall-clock ms of the first frame's capture request. */
 	readonly startedAt: number;

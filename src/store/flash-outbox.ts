@@ -30,7 +30,8 @@ const magic = 0x44575131; // "DWQ1"
 const headerSize = 48;
 const statePending = 0xFF;
 const stateRemoved = 0x00;
-const kinds: readonly EventKind[] = Object.freeze(["ring", "motion", "face", "update"]);
+// Stored by index: a new kind goes last.
+const kinds: readonly EventKind[] = Object.freeze(["ring", "motion", "face", "update", "audit"]);
 const maxTopic = 200;
 /** Payload bytes read per flash access while checking or streaming. */
 const readChunk = 4096;

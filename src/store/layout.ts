@@ -20,5 +20,11 @@ export const Sectors = Object.freeze({
 	updateRootCopy: 7,
 	/** The time floor: the newest firmware build time this device has run (src/device/time.ts). */
 	timeFloor: 12,
-	/** Sectors 8 to 11 are left for tests; 13 to 15 are free. */
+	/** Sectors 8 to 11 are left for tests; 13 to 15 hold the audit log (AuditSectors). */
 } as const);
+
+/**
+ * The audit log (src/audit/log.ts): a ring of its own sectors, not records
+ * (its entries are signed by the device, so they need no record MAC).
+ */
+export const AuditSectors = Object.freeze({ first: 13, count: 3 } as const);

@@ -10,7 +10,7 @@
  * keeps the same policy in RAM: the reference the flash queue's tests
  * compare against.
  */
-export type EventKind = "ring" | "motion" | "face" | "update";
+export type EventKind = "ring" | "motion" | "face" | "update" | "audit";
 
 export interface OutboundEvent {
 	readonly eventId: string;

@@ -43,7 +43,9 @@ export const MIN_CIPHERTEXT = COBBLESTONE_HEADER + MIN_CLIP + TAG;
 /** The fixed record bodies of an event with pictures. */
 export const METADATA_BYTES = 4096;
 export const THUMBNAIL_BYTES = 8192;
-export const KINDS = Object.freeze(["ring", "motion", "face", "update"] as const);
+export const KINDS = Object.freeze(["ring", "motion", "face", "update", "audit"] as const);
+/** The kinds of events without pictures: an update's outcome, an audit entry (docs/protocol/audit.md). */
+export const KINDS_WITHOUT_PICTURES: readonly string[] = Object.freeze(["update", "audit"]);
 
 export interface EnvelopeHeader {
 	version: number;
@@ -347,7 +349,7 @@ function parseMetadata(body: Uint8Array): Record<string, unknown> {
 		throw new EnvelopeError("clip: the metadata repeats a member name");
 	const fields = metadata as Record<string, unknown>;
 	if (!KINDS.includes(fields.kind as typeof KINDS[number]))
-		throw new EnvelopeError("clip: the metadata's kind is missing or not one of ring, motion, face, update");
+		throw new EnvelopeError("clip: the metadata's kind is missing or not one of ring, motion, face, update, audit");
 	if (!isCount(fields.frameCount) || !isCount(fields.width) || !isCount(fields.height) || !isCount(fields.startedAt) || (fields.format !== "jpeg"))
 		throw new EnvelopeError("clip: the metadata's width, height, format, frameCount or startedAt is missing or malformed");
 	if (fields.faces !== undefined) {
@@ -387,8 +389,10 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 				throw new EnvelopeError(`clip: metadata of ${length} bytes; at most ${METADATA_BYTES}`);
 			metadata = parseMetadata(body);
 			pictures = metadata.faces !== undefined;
-			if (pictures !== (metadata.kind !== "update"))
-				throw new EnvelopeError(pictures ? "clip: an update event with a face report" : `clip: a ${String(metadata.kind)} event without a face report`);
+			if (pictures === KINDS_WITHOUT_PICTURES.includes(metadata.kind as string))
+				throw new EnvelopeError(pictures ? `clip: an ${String(metadata.kind)} event with a face report` : `clip: a ${String(metadata.kind)} event without a face report`);
+			if ((metadata.kind === "audit") && !/^([0-9a-f]{2})+$/.test(String((metadata.details as Record<string, unknown> | undefined)?.entry ?? "")))
+				throw new EnvelopeError("clip: an audit event without its entry in hex");
 			if (pictures && (length !== METADATA_BYTES))
 				throw new EnvelopeError(`clip: metadata of ${length} bytes in an event with pictures; exactly ${METADATA_BYTES}`);
 		}

@@ -5,10 +5,13 @@
  * duplicates by event id (QoS 1 delivers at least once), refuses replays
  * with the anti-replay window it keeps in the phone file (tools/phone/state.ts)
  * and events that came on another device's topic, and writes what it opened to disk.
+ * Audit events (docs/protocol/audit.md) are opened and written out the same
+ * way, and go to `onAudit`, not `onEvent`: the phone checks each device's
+ * chain as they arrive and warns of a gap, a reordering, a fork or a forgery.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
 import type { Credentials } from "./broker.js";
@@ -18,6 +21,8 @@ import type { OpenedEvent } from "../phone/open.js";
 import { savePhone } from "../phone/identity.js";
 import type { PhoneIdentity } from "../phone/identity.js";
 import { acceptEvent } from "../phone/state.js";
+import { verifyAuditChain } from "../phone/audit.js";
+import type { AuditReport, PhoneAuditEntry } from "../phone/audit.js";
 
 export interface ReceivedEvent {
 	readonly topic: string;
@@ -56,12 +61,21 @@ export interface PhoneOptions {
 	tls?: { ca: Buffer; cert: Buffer; key: Buffer };
 	outDir: string;
 	onEvent: (event: ReceivedEvent) => void;
+	/** An audit entry that arrived, with the device's chain as checked so far (its problems are also warnings). */
+	onAudit?: (entry: PhoneAuditEntry | undefined, report: AuditReport, event: ReceivedEvent) => void;
 	onWarning: (message: string) => void;
 }
+
+/** How long an event from a device the phone does not know waits for a pairing in progress. */
+const pairingWaitMs = 2000;
 
 export class SimulatedPhone {
 	#client: MqttClient;
 	#seen = new Set<string>();
+	/** Each device's audit entries, in the order they arrived. */
+	#audit = new Map<string, Uint8Array[]>();
+	/** The problems already warned of, so that each is said once. */
+	#auditProblems = new Set<string>();
 	#options: PhoneOptions;
 	duplicates = 0;
 	rejected = 0;
@@ -120,6 +134,7 @@ export class SimulatedPhone {
 		let opened: OpenedEvent;
 		try {
 			const { header } = parseHeader(payload);
+			await this.#pairingOf(header.deviceId);
 			// A redelivery within this session (QoS 1), not an attack: dropped quietly. Anything
 			// else already opened, after a restart too, is refused by the window in acceptEvent.
 			if (this.#seen.has(header.eventId)) {
@@ -144,10 +159,41 @@ export class SimulatedPhone {
 		const envelope = join(folder, "event.dwe");
 		writeFileSync(envelope, payload);
 		const { frames, thumbnail } = saveOpenedEvent(folder, opened, { topic });
-		this.#options.onEvent({
+		const received: ReceivedEvent = {
 			topic, bytes: payload.length, eventId: header.eventId, deviceId: header.deviceId, kind: String(metadata.kind ?? "unknown"),
 			seq: header.seq, time: header.time, frames, envelope, metadata, ...(thumbnail ? { thumbnail } : {}),
-		});
+		};
+		if (metadata.kind === "audit")
+			this.#auditEntry(received);
+		else
+			this.#options.onEvent(received);
+	}
+
+	/**
+	 * A pairing's own audit event comes over MQTT while the pairing's reply
+	 * comes over the local channel: it can arrive first. An event from a
+	 * device this phone does not know yet waits a little for a pairing in
+	 * progress to finish; if none does, it is refused as before.
+	 */
+	async #pairingOf(deviceId: string): Promise<void> {
+		for (let waited = 0; !this.#options.identity.devices[deviceId] && (waited < pairingWaitMs); waited += 100)
+			await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+
+	#auditEntry(event: ReceivedEvent): void {
+		const device = this.#options.identity.devices[event.deviceId];
+		const entry = Buffer.from(String((event.metadata.details as Record<string, unknown>).entry), "hex");
+		const arrived = [...(this.#audit.get(event.deviceId) ?? []), entry];
+		this.#audit.set(event.deviceId, arrived);
+		const report = verifyAuditChain(arrived, Buffer.from(device.signingPublicKey, "hex"), event.deviceId);
+		for (const problem of report.problems) {
+			const warning = `phone: audit log of device ${event.deviceId}: ${problem.message}`;
+			if (!this.#auditProblems.has(warning))
+				this.#options.onWarning(warning);
+			this.#auditProblems.add(warning);
+		}
+		const hash = createHash("sha256").update(entry).digest("hex");
+		this.#options.onAudit?.(report.entries.find((known) => known.hash === hash), report, event);
 	}
 
 	async close(): Promise<void> {
