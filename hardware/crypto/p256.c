@@ -199,28 +199,35 @@ done:
 	xsRangeError("p256: %s", why);
 }
 
-/* xs_p256_reduce(bytes) -> ArrayBuffer(32): the big-endian integer mod n. */
-void xs_p256_reduce(xsMachine *the)
+/* A scalar mod n from `length` big-endian bytes, negated (n - s) if asked, as
+ * the result; `input` is wiped. Negation takes s in 0..n-1 only. */
+static void scalarResult(xsMachine *the, uint8_t *input, size_t length, int negate)
 {
 	mbedtls_ecp_group group;
-	mbedtls_mpi value, reduced;
-	uint8_t input[MAX_REDUCE_BYTES], out[SCALAR_BYTES];
-	xsUnsignedValue length;
+	mbedtls_mpi value, result;
+	uint8_t out[SCALAR_BYTES];
 	const char *why = NULL;
-	const uint8_t *data = bytesArgument(the, 0, 0, MAX_REDUCE_BYTES, &length, "bytes");
-	memcpy(input, data, length);
 	mbedtls_ecp_group_init(&group);
 	mbedtls_mpi_init(&value);
-	mbedtls_mpi_init(&reduced);
+	mbedtls_mpi_init(&result);
 	mxCheck(mbedtls_ecp_group_load(&group, MBEDTLS_ECP_DP_SECP256R1), "cannot load the curve");
-	mxCheck(mbedtls_mpi_read_binary(&value, input, length), "cannot read the integer");
-	mxCheck(mbedtls_mpi_mod_mpi(&reduced, &value, &group.N), "cannot reduce");
-	mxCheck(mbedtls_mpi_write_binary(&reduced, out, SCALAR_BYTES), "cannot write the scalar");
+	mxCheck(mbedtls_mpi_read_binary(&value, input, length), negate ? "cannot read s" : "cannot read the integer");
+	if (negate) {
+		if (mbedtls_mpi_cmp_mpi(&value, &group.N) >= 0) {
+			why = "s is not below n";
+			goto done;
+		}
+		mxCheck(mbedtls_mpi_sub_mpi(&result, &group.N, &value), "cannot negate");
+		mxCheck(mbedtls_mpi_mod_mpi(&result, &result, &group.N), "cannot reduce");
+	}
+	else
+		mxCheck(mbedtls_mpi_mod_mpi(&result, &value, &group.N), "cannot reduce");
+	mxCheck(mbedtls_mpi_write_binary(&result, out, SCALAR_BYTES), "cannot write the scalar");
 done:
 	mbedtls_ecp_group_free(&group);
 	mbedtls_mpi_free(&value);
-	mbedtls_mpi_free(&reduced);
-	mbedtls_platform_zeroize(input, sizeof(input));
+	mbedtls_mpi_free(&result);
+	mbedtls_platform_zeroize(input, length);
 	if (why) {
 		mbedtls_platform_zeroize(out, sizeof(out));
 		xsRangeError("p256: %s", why);
@@ -229,35 +236,20 @@ done:
 	mbedtls_platform_zeroize(out, sizeof(out));
 }
 
+/* xs_p256_reduce(bytes) -> ArrayBuffer(32): the big-endian integer mod n. */
+void xs_p256_reduce(xsMachine *the)
+{
+	uint8_t input[MAX_REDUCE_BYTES];
+	xsUnsignedValue length;
+	const uint8_t *data = bytesArgument(the, 0, 0, MAX_REDUCE_BYTES, &length, "bytes");
+	memcpy(input, data, length);
+	scalarResult(the, input, length, 0);
+}
+
 /* xs_p256_negate(s) -> ArrayBuffer(32): n - s mod n, for s in 0..n-1. */
 void xs_p256_negate(xsMachine *the)
 {
-	mbedtls_ecp_group group;
-	mbedtls_mpi value, negated;
-	uint8_t input[SCALAR_BYTES], out[SCALAR_BYTES];
-	const char *why = NULL;
+	uint8_t input[SCALAR_BYTES];
 	memcpy(input, bytesArgument(the, 0, SCALAR_BYTES, 0, NULL, "s"), SCALAR_BYTES);
-	mbedtls_ecp_group_init(&group);
-	mbedtls_mpi_init(&value);
-	mbedtls_mpi_init(&negated);
-	mxCheck(mbedtls_ecp_group_load(&group, MBEDTLS_ECP_DP_SECP256R1), "cannot load the curve");
-	mxCheck(mbedtls_mpi_read_binary(&value, input, SCALAR_BYTES), "cannot read s");
-	if (mbedtls_mpi_cmp_mpi(&value, &group.N) >= 0) {
-		why = "s is not below n";
-		goto done;
-	}
-	mxCheck(mbedtls_mpi_sub_mpi(&negated, &group.N, &value), "cannot negate");
-	mxCheck(mbedtls_mpi_mod_mpi(&negated, &negated, &group.N), "cannot reduce");
-	mxCheck(mbedtls_mpi_write_binary(&negated, out, SCALAR_BYTES), "cannot write the scalar");
-done:
-	mbedtls_ecp_group_free(&group);
-	mbedtls_mpi_free(&value);
-	mbedtls_mpi_free(&negated);
-	mbedtls_platform_zeroize(input, sizeof(input));
-	if (why) {
-		mbedtls_platform_zeroize(out, sizeof(out));
-		xsRangeError("p256: %s", why);
-	}
-	xsmcSetArrayBuffer(xsResult, out, SCALAR_BYTES);
-	mbedtls_platform_zeroize(out, sizeof(out));
+	scalarResult(the, input, SCALAR_BYTES, 1);
 }

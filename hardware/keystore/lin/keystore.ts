@@ -12,25 +12,12 @@
  * opened on first use, at run time: the modules that import this one are
  * preloaded, and the linker cannot open files.
  */
-import Flash from "flash";
-import { flashRegion } from "store/flash-region";
-import type { FlashRegion } from "store/flash-region";
-import { readPlainRecord, writePlainRecord } from "store/record";
-import { checkEntry, entrySector } from "hardware/keystore/common";
-
-let flash: FlashRegion | undefined;
-
-function partition(): FlashRegion {
-	flash ??= flashRegion(new Flash("nvs"));
-	return flash;
-}
+import { readEntry, writeEntry } from "hardware/keystore/records";
 
 export function read(name: string): Uint8Array | undefined {
-	const sector = entrySector(name);
-	return readPlainRecord(partition(), sector);
+	return readEntry(name);
 }
 
 export function write(name: string, secret: Uint8Array): void {
-	checkEntry(name, secret);
-	writePlainRecord(partition(), entrySector(name), secret.slice());
+	writeEntry(name, secret, (value) => value.slice());
 }

@@ -6,11 +6,7 @@
  * would give. The records are plain (a CRC, no MAC:
  * store/record): AES-GCM authenticates each entry, bound to its name.
  */
-import Flash from "flash";
-import { flashRegion } from "store/flash-region";
-import type { FlashRegion } from "store/flash-region";
-import { readPlainRecord, writePlainRecord } from "store/record";
-import { checkEntry, entrySector } from "hardware/keystore/common";
+import { readEntry, writeEntry } from "hardware/keystore/records";
 
 function sealNative(this: unknown, name: string, plaintext: Uint8Array): ArrayBuffer {
 	return native("xs_keystore_seal").call(this, name, plaintext);
@@ -19,20 +15,11 @@ function openNative(this: unknown, name: string, sealed: Uint8Array): ArrayBuffe
 	return native("xs_keystore_open").call(this, name, sealed);
 }
 
-let flash: FlashRegion | undefined;
-
-function partition(): FlashRegion {
-	flash ??= flashRegion(new Flash("nvs"));
-	return flash;
-}
-
 export function read(name: string): Uint8Array | undefined {
-	const sector = entrySector(name);
-	const sealed = readPlainRecord(partition(), sector);
+	const sealed = readEntry(name);
 	return sealed ? new Uint8Array(openNative(name, sealed)) : undefined;
 }
 
 export function write(name: string, secret: Uint8Array): void {
-	checkEntry(name, secret);
-	writePlainRecord(partition(), entrySector(name), new Uint8Array(sealNative(name, secret)));
+	writeEntry(name, secret, (value) => new Uint8Array(sealNative(name, value)));
 }
