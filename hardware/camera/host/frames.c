@@ -120,7 +120,9 @@ void xs_frames_put(xsMachine *the)
 	xsmcSetFalse(xsResult);
 }
 
-/* camera: read(prototype?) -> the oldest ready frame: a disposable host buffer with `prototype`, else an ArrayBuffer copy; undefined when none */
+/* camera: read(prototype?, setPrototypeOf?) -> the oldest ready frame: a disposable host buffer with `prototype`, else an ArrayBuffer copy; undefined when none.
+ * setPrototypeOf is Object.setPrototypeOf, passed in rather than looked up by name here: mcconfig's linker strips
+ * built-ins that no module names, and XS aborts ("dead strip") when C calls one. */
 void xs_frames_read(xsMachine *the)
 {
 	Frames *frames = framesOf(the, &xsThis);
@@ -132,7 +134,7 @@ void xs_frames_read(xsMachine *the)
 	}
 	if (!oldest)
 		return;
-	if ((xsmcArgc < 1) || (xsmcTypeOf(xsArg(0)) != xsReferenceType)) {
+	if ((xsmcArgc < 2) || (xsmcTypeOf(xsArg(0)) != xsReferenceType) || (xsmcTypeOf(xsArg(1)) != xsReferenceType)) {
 		xsmcSetArrayBuffer(xsResult, oldest->data, oldest->length);
 		framesFree(oldest);
 		return;
@@ -140,8 +142,7 @@ void xs_frames_read(xsMachine *the)
 	xsmcVars(2);
 	xsResult = xsNewHostObject(xs_frames_frame_destructor);
 	xsmcSetHostBuffer(xsResult, oldest->data, oldest->length);
-	xsmcGet(xsVar(0), xsGlobal, xsID("Object"));
-	xsCall2(xsVar(0), xsID("setPrototypeOf"), xsResult, xsArg(0));
+	xsCallFunction2(xsArg(1), xsUndefined, xsResult, xsArg(0));
 	xsmcDefine(xsResult, xsID("camera"), xsThis, xsDontDelete | xsDontSet);
 	xsmcSetInteger(xsVar(1), oldest->length);
 	xsmcDefine(xsResult, xsID("byteLength"), xsVar(1), xsDontDelete | xsDontSet);

@@ -152,7 +152,7 @@ export class HostCamera extends Native("xs_frames_destructor") {
 		this.#check();
 		if (!this.#disposable)
 			return native("xs_frames_read").call(this);
-		return native("xs_frames_read").call(this, DisposableHostBuffer.prototype);
+		return native("xs_frames_read").call(this, DisposableHostBuffer.prototype, Object.setPrototypeOf);
 	}
 
 	close(): void {
