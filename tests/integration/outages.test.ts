@@ -87,14 +87,18 @@ async function scenario(name: string, disrupt: (context: { statuses: DeviceStatu
 			if (i === 1)
 				await disrupt({ statuses, restartBroker, proxy });
 		}
-		await waitFor(`${presses} events at the phone`, () => (new Set(received.map((event) => event.eventId)).size >= presses) ? true : undefined, 60000);
+		// Each press is two events: its notification and its clip; neither may be lost.
+		const events = 2 * presses;
+		await waitFor(`${events} events at the phone`, () => (new Set(received.map((event) => event.eventId)).size >= events) ? true : undefined, 120000);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		const seqs = received.map((event) => event.seq);
-		const lost = presses - new Set(seqs).size;
+		const lost = events - new Set(seqs).size;
 		const duplicated = received.length - new Set(received.map((event) => event.eventId)).size;
 		assert.equal(lost, 0, `${name}: lost events`);
 		assert.equal(duplicated, 0, `${name}: duplicated events at the phone`);
-		assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(presses).keys()].map((i) => i + 1));
+		assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(events).keys()].map((i) => i + 1));
+		assert.equal(received.filter((event) => event.metadata.notification === true).length, presses, `${name}: every notification`);
+		assert.equal(received.filter((event) => event.metadata.follows).length, presses, `${name}: every clip`);
 		return { statuses };
 	}
 	finally {
