@@ -159,7 +159,7 @@ test("a power cut at any step of storing a ring's notification and clip loses ne
 		const base = join(folder, "base.bin");
 		const first = start(base, []);
 		await waitFor("boot", () => first.statuses.find((status) => status.state !== "booting"), 60000);
-		rememberDevice(owner, await first.device.pair(owner.x25519PublicKey, owner.name));
+		rememberDevice(owner, await pairOwner(first.device, base, owner));
 		await waitFor("online", () => first.statuses.find((status) => status.state === "online"), 60000);
 		await first.device.powerOff();
 		const paired = structuredClone(owner);

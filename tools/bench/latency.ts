@@ -37,6 +37,7 @@ import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
 import type { DeviceStatus } from "../sim/world.js";
 import { simulatorBuild } from "../build/firmware.js";
 import { createPhone, rememberDevice } from "../phone/identity.js";
+import { labelOf } from "../factory/label.js";
 
 const { values } = parseArgs({
 	options: {
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
 	device.on("status", (status: DeviceStatus) => statuses.push(status));
 	try {
 		await until("the device to boot", () => statuses.find((status) => status.state !== "booting"), 60000);
-		rememberDevice(identity, await device.pair(identity.x25519PublicKey, identity.name));
+		rememberDevice(identity, await device.pair(identity, await labelOf(device, flash)));
 		await until("the device to come online", () => statuses.find((status) => status.state === "online"), 60000);
 		await wait(3000); // the pre-roll fills (2 s at 5 fps by default)
 		for (let ring = 0; ring < rings; ring++) {
