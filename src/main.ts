@@ -299,7 +299,7 @@ async function boot(): Promise<void> {
 	const doorbell = new Doorbell({
 		identity,
 		configuration,
-		capture: new Capture(configuration.burst.width, configuration.burst.height),
+		capture: new Capture(configuration.burst),
 		detection: new Detection({ model: faceModel, load: resource, zones: configuration.privacyZones, enabled: configuration.faceDetection }),
 		sealer: endToEndSealer(keys.signer, () => recipients),
 		sequence,

@@ -40,8 +40,7 @@ export function auditDelivery(parts: AuditDeliveryParts): AuditSink {
 			});
 			const header = { deviceId: parts.deviceId, eventId: auditEventId(entry), seq: parts.sequence.increment(), time: now(), kind: "audit" as const };
 			const payload = endToEndSealer(parts.signer, () => readers).seal(header, clip);
-			const dropped = parts.outbox.put({ eventId: header.eventId, kind: "audit", topic: parts.topic, payload });
-			if (dropped)
+			for (const dropped of parts.outbox.put({ eventId: header.eventId, kind: "audit", topic: parts.topic, payload }))
 				log.warn(`outbox full: dropped ${dropped.kind} event ${dropped.eventId}`);
 			log.info(`audit ${entry.type} entry ${entry.seq}: event ${header.eventId} queued for ${readers.length} phones`);
 			parts.kick();

@@ -25,7 +25,20 @@ export interface Configuration {
 	};
 	readonly model: string;
 	readonly hardwareRevision: string;
-	readonly burst: { readonly frames: number; readonly timeoutMs: number; readonly width: number; readonly height: number };
+	/**
+	 * What an event's clip holds: `preRollFrames` frames from before the
+	 * trigger (a ring buffer the camera fills while it runs continuously; 0
+	 * turns the camera off between events), then `frames` after it, both at
+	 * `fps`. `timeoutMs` bounds the wait for the frames after the trigger.
+	 */
+	readonly burst: {
+		readonly frames: number;
+		readonly preRollFrames: number;
+		readonly fps: number;
+		readonly timeoutMs: number;
+		readonly width: number;
+		readonly height: number;
+	};
 	readonly keepAliveSeconds: number;
 	/** On by default: a face makes a motion event a face event, with a thumbnail, all inside the sealed clip. */
 	readonly faceDetection: boolean;
@@ -36,7 +49,8 @@ export interface Configuration {
 const configurationSector = Sectors.configuration;
 
 const defaults = Object.freeze({
-	burst: Object.freeze({ frames: 4, timeoutMs: 5000, width: 320, height: 240 }),
+	// 2 s of pre-roll and 4 s after the trigger, at 5 fps (docs/porting.md, memory budget).
+	burst: Object.freeze({ frames: 20, preRollFrames: 10, fps: 5, timeoutMs: 8000, width: 320, height: 240 }),
 	keepAliveSeconds: 30,
 	hardwareRevision: "unknown",
 });
@@ -121,6 +135,8 @@ export function parseConfiguration(bytes: Uint8Array): Configuration {
 		hardwareRevision: field<string>(json.hardwareRevision, "hardwareRevision", isText(32), defaults.hardwareRevision),
 		burst: Object.freeze({
 			frames: field<number>(burst.frames, "burst.frames", isInteger(1, 30), defaults.burst.frames),
+			preRollFrames: field<number>(burst.preRollFrames, "burst.preRollFrames", isInteger(0, 30), defaults.burst.preRollFrames),
+			fps: field<number>(burst.fps, "burst.fps", isInteger(1, 15), defaults.burst.fps),
 			timeoutMs: field<number>(burst.timeoutMs, "burst.timeoutMs", isInteger(100, 60000), defaults.burst.timeoutMs),
 			width,
 			height,

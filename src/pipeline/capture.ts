@@ -1,10 +1,20 @@
 /*
- * Burst capture: start the camera, keep the next N frames, stop it. A burst
- * that times out returns the frames it got and says why, so an event is never
- * lost to a camera fault; it only carries fewer frames. A camera that cannot
- * be opened (the driver's init failed) or that fails while read does not stop
- * the device either: each burst says why it has no frames, and the camera is
- * opened again at the next one.
+ * Capture: the camera, and the frames an event keeps.
+ *
+ * With a pre-roll (preRollFrames > 0) the camera runs all the time and the
+ * last preRollFrames frames, taken at `fps`, stay in a ring buffer of copies
+ * (on the device the XS chunk heap, and so the copies, are in PSRAM: docs/
+ * porting.md, memory budget). A trigger then has at once
+ *
+ * - a snapshot: the newest frame in the buffer (or, when there is none, or
+ *   only stale ones, the first frame after the trigger), for the notification;
+ * - a clip: the buffer's frames, then the next `frames` frames.
+ *
+ * Without a pre-roll the camera is started at the trigger and stopped after
+ * the clip, as before. A clip that times out returns the frames it got and
+ * says why, so an event is never lost to a camera fault; it only carries
+ * fewer frames. A camera that cannot be opened, or that fails while read,
+ * does not stop the device either: it is opened again at the next trigger.
  */
 import Camera from "hardware/camera";
 import Timer from "timer";
@@ -17,26 +27,158 @@ export interface Burst {
 	readonly frames: readonly Uint8Array[];
 }
 
-interface Pending {
+export interface Snapshot {
+	/** The JPEG, absent when there is none: then `error` says why. */
+	readonly frame?: Uint8Array;
+	/** Wall-clock ms of its capture. */
+	readonly at?: number;
+	readonly width: number;
+	readonly height: number;
+	readonly error?: string;
+}
+
+export interface CaptureOptions {
+	readonly width: number;
+	readonly height: number;
+	/** Frames kept per second (the sensor may run faster: frames in between are let go). */
+	readonly fps: number;
+	/** Frames kept from before a trigger; 0: no pre-roll, the camera runs only for a clip. */
+	readonly preRollFrames: number;
+}
+
+interface Kept {
+	readonly bytes: Uint8Array;
+	readonly at: number;
+}
+
+interface Recording {
 	readonly wanted: number;
-	readonly frames: Uint8Array[];
+	readonly frames: Kept[];
 	readonly startedAt: number;
 	readonly resolve: (burst: Burst) => void;
 	timer: ReturnType<typeof Timer.set> | undefined;
 }
 
-export default class Capture {
-	#camera: Camera | undefined;
-	#width: number;
-	#height: number;
-	#pending: Pending | undefined;
+interface SnapshotWait {
+	readonly resolve: (snapshot: Snapshot) => void;
+	timer: ReturnType<typeof Timer.set> | undefined;
+}
 
-	constructor(width: number, height: number) {
-		this.#width = width;
-		this.#height = height;
+export default class Capture {
+	#options: CaptureOptions;
+	#camera: Camera | undefined;
+	#running = false;
+	/** The pre-roll: the last preRollFrames frames kept, oldest first. */
+	#ring: Kept[] = [];
+	#lastKeptAt = -Infinity;
+	/** Clips being recorded: each trigger's starts at once, so several can overlap. */
+	#recordings: Recording[] = [];
+	#waits: SnapshotWait[] = [];
+
+	/** The interval between kept frames, ms. */
+	#interval: number;
+
+	constructor(options: CaptureOptions) {
+		this.#options = options;
+		this.#interval = 1000 / options.fps;
 		const unavailable = this.#open();
 		if (unavailable)
-			log.error(`${unavailable}: events will carry no frames until it opens (tried again at each burst)`);
+			log.error(`${unavailable}: events will carry no frames until it opens (tried again at each trigger)`);
+		else if (options.preRollFrames > 0)
+			this.#run();
+	}
+
+	get busy(): boolean {
+		return this.#recordings.length > 0;
+	}
+
+	#whenIdle: (() => void)[] = [];
+
+	/**
+	 * Resolves when no clip is being recorded. The detect stage waits for it:
+	 * an inference holds the CPU for most of a second, and the frames that
+	 * come meanwhile are read late, in a bunch, and all but one let go, so a
+	 * clip recorded under inference would have gaps.
+	 */
+	whenIdle(): Promise<void> {
+		if (!this.#recordings.length)
+			return Promise.resolve();
+		return new Promise((resolve) => this.#whenIdle.push(resolve));
+	}
+
+	/**
+	 * The frame for a notification: the newest in the pre-roll if it is
+	 * recent (within two frame intervals of now), else the first that comes
+	 * within `timeoutMs`; never a wait for anything but the camera.
+	 */
+	snapshot(timeoutMs: number): Promise<Snapshot> {
+		const newest = this.#ring[this.#ring.length - 1];
+		if (newest && (now() - newest.at <= 2 * this.#interval))
+			return Promise.resolve(this.#snapshotOf(newest));
+		return new Promise((resolve) => {
+			const wait: SnapshotWait = { resolve, timer: undefined };
+			const unavailable = this.#open() ?? this.#run();
+			if (unavailable) {
+				resolve({ width: this.#widthNow(), height: this.#heightNow(), error: unavailable });
+				return;
+			}
+			wait.timer = Timer.set(() => {
+				wait.timer = undefined;
+				this.#waits = this.#waits.filter((other) => other !== wait);
+				resolve({ width: this.#widthNow(), height: this.#heightNow(), error: `camera: no frame within ${timeoutMs} ms` });
+				this.#idle();
+			}, timeoutMs);
+			this.#waits.push(wait);
+		});
+	}
+
+	/**
+	 * The clip of a trigger: the pre-roll's frames (those taken at most
+	 * preRollFrames intervals before `triggeredAt`), then `frames` more.
+	 */
+	clip(frames: number, timeoutMs: number, triggeredAt: number): Promise<Burst> {
+		return new Promise((resolve) => {
+			const oldest = triggeredAt - ((this.#options.preRollFrames + 1) * this.#interval);
+			const preRoll = this.#ring.filter((frame) => frame.at >= oldest);
+			const before = preRoll.length;
+			const recording: Recording = { wanted: preRoll.length + frames, frames: preRoll, startedAt: preRoll.length ? preRoll[0].at : now(), resolve, timer: undefined };
+			this.#recordings.push(recording);
+			const unavailable = this.#open() ?? this.#run();
+			if (unavailable) {
+				this.#finish(recording, unavailable);
+				return;
+			}
+			recording.timer = Timer.set(() => {
+				recording.timer = undefined;
+				this.#finish(recording, `timeout: ${recording.frames.length - before} of ${frames} frames after the trigger in ${timeoutMs} ms`);
+			}, timeoutMs);
+		});
+	}
+
+	close(): void {
+		for (const recording of [...this.#recordings])
+			this.#finish(recording, "capture closed");
+		for (const wait of this.#waits.splice(0)) {
+			if (wait.timer)
+				Timer.clear(wait.timer);
+			wait.resolve({ width: this.#widthNow(), height: this.#heightNow(), error: "capture closed" });
+		}
+		this.#ring = [];
+		this.#camera?.close();
+		this.#camera = undefined;
+		this.#running = false;
+	}
+
+	#widthNow(): number {
+		return this.#camera?.width ?? this.#options.width;
+	}
+
+	#heightNow(): number {
+		return this.#camera?.height ?? this.#options.height;
+	}
+
+	#snapshotOf(frame: Kept): Snapshot {
+		return { frame: frame.bytes, at: frame.at, width: this.#widthNow(), height: this.#heightNow() };
 	}
 
 	/** The camera, opened now if it could not be before; why not, if it still cannot. */
@@ -44,7 +186,7 @@ export default class Capture {
 		if (this.#camera)
 			return undefined;
 		try {
-			this.#camera = new Camera({ width: this.#width, height: this.#height, onReadable: () => this.#drain() });
+			this.#camera = new Camera({ width: this.#options.width, height: this.#options.height, onReadable: () => this.#drain() });
 			return undefined;
 		}
 		catch (error) {
@@ -52,92 +194,117 @@ export default class Capture {
 		}
 	}
 
-	get busy(): boolean {
-		return this.#pending !== undefined;
+	/** Starts the camera if it is not running; why not, if it cannot. */
+	#run(): string | undefined {
+		if (this.#running)
+			return undefined;
+		try {
+			this.#camera!.start();
+			this.#running = true;
+			return undefined;
+		}
+		catch (error) {
+			return `camera: ${(error as Error).message}`;
+		}
 	}
 
-	burst(frames: number, timeoutMs: number): Promise<Burst> {
-		if (this.#pending)
-			return Promise.reject(new Error("capture: a burst is already running"));
-		return new Promise((resolve) => {
-			const pending: Pending = { wanted: frames, frames: [], startedAt: now(), resolve, timer: undefined };
-			this.#pending = pending;
-			const unavailable = this.#open();
-			if (unavailable) {
-				this.#finish(unavailable);
-				return;
-			}
-			pending.timer = Timer.set(() => {
-				pending.timer = undefined;
-				this.#finish(`timeout: ${pending.frames.length} of ${frames} frames in ${timeoutMs} ms`);
-			}, timeoutMs);
-			try {
-				this.#camera!.start();
-			}
-			catch (error) {
-				this.#finish(`camera: ${(error as Error).message}`);
-			}
-		});
+	/** Without a pre-roll, the camera stops when nobody waits for a frame. */
+	#idle(): void {
+		if ((this.#options.preRollFrames > 0) || this.#recordings.length || this.#waits.length || !this.#running)
+			return;
+		this.#running = false;
+		try {
+			this.#camera?.stop();
+		}
+		catch (error) {
+			log.warn(`camera: ${(error as Error).message}`);
+		}
 	}
 
-	close(): void {
-		if (this.#pending)
-			this.#finish("capture closed");
-		this.#camera?.close();
+	/** The camera failed: drop it, so that the next trigger opens it again. */
+	#fail(reason: string): void {
+		log.warn(`${reason}: the camera is opened again at the next trigger`);
+		for (const recording of [...this.#recordings])
+			this.#finish(recording, reason);
+		for (const wait of this.#waits.splice(0)) {
+			if (wait.timer)
+				Timer.clear(wait.timer);
+			wait.resolve({ width: this.#widthNow(), height: this.#heightNow(), error: reason });
+		}
+		this.#ring = [];
+		try {
+			this.#camera?.close();
+		}
+		catch {
+			// It failed already; what matters is that it is let go.
+		}
 		this.#camera = undefined;
+		this.#running = false;
 	}
 
 	/** The camera's callback: nothing may escape it, or the device resets. */
 	#drain(): void {
-		const pending = this.#pending;
 		for (;;) {
-			let frame: ArrayBuffer | undefined;
+			let buffer: ArrayBuffer | undefined;
 			try {
-				frame = this.#camera?.read();
+				buffer = this.#camera?.read();
 			}
 			catch (error) {
-				if (pending)
-					this.#finish(`camera: ${(error as Error).message}`);
+				this.#fail(`camera: ${(error as Error).message}`);
 				return;
 			}
-			if (!frame)
+			if (!buffer)
 				return;
-			if (!pending)
-				continue; // a frame that arrived after stop(): discard it
-			pending.frames.push(new Uint8Array(frame));
-			if (pending.frames.length === pending.wanted) {
-				this.#finish();
-				return;
-			}
+			if (!this.#running)
+				continue; // a frame that arrived after stop(): let it go
+			const at = now();
+			// Kept at `fps`: a frame earlier than 80% of an interval after the last one is let go.
+			if (at - this.#lastKeptAt < 0.8 * this.#interval)
+				continue;
+			this.#lastKeptAt = at;
+			this.#keep({ bytes: new Uint8Array(buffer), at });
 		}
 	}
 
-	#finish(cameraError?: string): void {
-		const pending = this.#pending!;
-		this.#pending = undefined;
-		if (pending.timer)
-			Timer.clear(pending.timer);
-		let width = this.#width;
-		let height = this.#height;
-		if (this.#camera) {
-			try {
-				this.#camera.stop();
-				width = this.#camera.width;
-				height = this.#camera.height;
-			}
-			catch (error) {
-				cameraError ??= `camera: ${(error as Error).message}`;
-			}
+	#keep(frame: Kept): void {
+		const { preRollFrames } = this.#options;
+		if (preRollFrames > 0) {
+			this.#ring.push(frame);
+			if (this.#ring.length > preRollFrames)
+				this.#ring.shift();
 		}
+		for (const wait of this.#waits.splice(0)) {
+			if (wait.timer)
+				Timer.clear(wait.timer);
+			wait.resolve(this.#snapshotOf(frame));
+		}
+		for (const recording of [...this.#recordings]) {
+			recording.frames.push(frame);
+			if (recording.frames.length >= recording.wanted)
+				this.#finish(recording);
+		}
+		this.#idle();
+	}
+
+	#finish(recording: Recording, cameraError?: string): void {
+		this.#recordings = this.#recordings.filter((other) => other !== recording);
+		if (recording.timer)
+			Timer.clear(recording.timer);
 		const metadata: ClipMetadata = {
-			width,
-			height,
+			width: this.#widthNow(),
+			height: this.#heightNow(),
 			format: "jpeg",
-			frameCount: pending.frames.length,
-			startedAt: pending.startedAt,
+			frameCount: recording.frames.length,
+			startedAt: recording.startedAt,
+			frameTimes: recording.frames.map((frame) => frame.at),
 			...(cameraError ? { cameraError } : {}),
 		};
-		pending.resolve({ metadata, frames: pending.frames });
+		recording.resolve({ metadata, frames: recording.frames.map((frame) => frame.bytes) });
+		this.#idle();
+		if (!this.#recordings.length) {
+			for (const resolve of this.#whenIdle.splice(0))
+				resolve();
+		}
 	}
 }
 

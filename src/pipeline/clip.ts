@@ -9,6 +9,8 @@
  *   type 3 = the face thumbnail: u32 JPEG length | JPEG | zeros (right after
  *            the metadata; in every event with pictures, face or not)
  *   type 2 = one JPEG frame, in capture order
+ *   type 4 = the notification's snapshot: u32 JPEG length | JPEG | zeros
+ *            (right after the metadata; in a notification only)
  *   type 0 = padding, all zero bytes (at most one, last)
  */
 import { concat, utf8Decode, utf8Encode } from "util/bytes";
@@ -16,7 +18,7 @@ import type { FaceReport } from "./detection";
 
 export const clipMagic = Uint8Array.of(0x44, 0x57, 0x43, 0x31); // "DWC1"
 
-export const RecordType = Object.freeze({ Padding: 0, Metadata: 1, Frame: 2, Thumbnail: 3 } as const);
+export const RecordType = Object.freeze({ Padding: 0, Metadata: 1, Frame: 2, Thumbnail: 3, Snapshot: 4 } as const);
 
 export interface ClipMetadata {
 	readonly width: number;
@@ -31,8 +33,20 @@ export interface ClipMetadata {
 	readonly startedAt: number;
 	/** Why fewer frames than asked for, if so. */
 	readonly cameraError?: string;
-	/** What the detect stage found (absent on events without pictures). */
+	/** What the detect stage found (absent on events without pictures and on notifications). */
 	readonly faces?: FaceReport;
+	/** Wall-clock ms at the trigger (the press, the PIR). */
+	readonly triggeredAt?: number;
+	/** Wall-clock ms of each frame's capture, in order (frameCount of them), when known. */
+	readonly frameTimes?: readonly number[];
+	/** True on a ring's notification: one snapshot, sent at once, before the clip. */
+	readonly notification?: true;
+	/** On a ring's clip: the event id of the notification it follows. */
+	readonly follows?: string;
+	/** On a notification: wall-clock ms of the snapshot's capture, when it has one. */
+	readonly snapshotAt?: number;
+	/** On a notification without a snapshot: why ("no snapshot"). */
+	readonly snapshotError?: string;
 }
 
 /**
@@ -44,11 +58,24 @@ export interface ClipMetadata {
 export const thumbnailRecordBytes = 8192;
 export const thumbnailJpegLimit = thumbnailRecordBytes - 4;
 export const metadataRecordBytes = 4096;
+/**
+ * A notification's records: fixed, so that a notification's length is the
+ * same whatever the frame shows. Sized so that the sealed notification, with
+ * up to three phones, fits one 16 KiB TCP send window (lwIP's on the device,
+ * the simulator's alike): it leaves in one write, without waiting for the
+ * socket to drain. A photographic QVGA JPEG is 8 to 20 KB: a frame over
+ * 14,332 bytes is re-encoded smaller, or left out (pipeline/notification.ts).
+ */
+export const notificationMetadataBytes = 1024;
+export const snapshotRecordBytes = 14336;
+export const snapshotJpegLimit = snapshotRecordBytes - 4;
 
 export interface Clip {
 	readonly metadata: ClipMetadata;
-	/** The best face, cropped: what a notification shows. */
+	/** The best face, cropped. */
 	readonly thumbnail?: Uint8Array;
+	/** A notification's snapshot (metadata.notification), if it has one. */
+	readonly snapshot?: Uint8Array;
 	readonly frames: readonly Uint8Array[];
 }
 
@@ -57,6 +84,26 @@ function record(type: number, body: Uint8Array): Uint8Array[] {
 	header[0] = type;
 	new DataView(header.buffer).setUint32(1, body.length);
 	return [header, body];
+}
+
+/** A metadata record body of fixed size: the JSON, then spaces. */
+function fixedMetadata(json: Uint8Array, size = metadataRecordBytes): Uint8Array {
+	if (json.length > size)
+		throw new RangeError(`clip: metadata of ${json.length} bytes does not fit its ${size}-byte record (fitMetadata first)`);
+	const metadata = new Uint8Array(size).fill(0x20);
+	metadata.set(json);
+	return metadata;
+}
+
+/** A JPEG record body of fixed size: u32 length, the JPEG (possibly none), zeros. */
+function fixedJpeg(jpeg: Uint8Array | undefined, size: number, what: string): Uint8Array {
+	const bytes = jpeg ?? new Uint8Array(0);
+	if (bytes.length > size - 4)
+		throw new RangeError(`clip: a ${what} of ${bytes.length} bytes does not fit its record`);
+	const body = new Uint8Array(size);
+	new DataView(body.buffer).setUint32(0, bytes.length);
+	body.set(bytes, 4);
+	return body;
 }
 
 /**
@@ -69,24 +116,23 @@ export function encodeClipParts(clip: Clip): Uint8Array[] {
 		throw new RangeError("clip: frameCount does not match the frames");
 	const parts: Uint8Array[] = [clipMagic];
 	const json = utf8Encode(JSON.stringify(clip.metadata));
+	if (clip.metadata.notification) {
+		if (clip.metadata.faces || clip.thumbnail || clip.frames.length)
+			throw new RangeError("clip: a notification has a snapshot, and no frames or face report");
+		parts.push(...record(RecordType.Metadata, fixedMetadata(json, notificationMetadataBytes)));
+		parts.push(...record(RecordType.Snapshot, fixedJpeg(clip.snapshot, snapshotRecordBytes, "snapshot")));
+		return parts;
+	}
+	if (clip.snapshot)
+		throw new RangeError("clip: a snapshot outside a notification");
 	if (!clip.metadata.faces) {
 		if (clip.thumbnail)
 			throw new RangeError("clip: a thumbnail needs a face report");
 		parts.push(...record(RecordType.Metadata, json));
 	}
 	else {
-		if (json.length > metadataRecordBytes)
-			throw new RangeError(`clip: metadata of ${json.length} bytes does not fit its ${metadataRecordBytes}-byte record (fitMetadata first)`);
-		const metadata = new Uint8Array(metadataRecordBytes).fill(0x20);
-		metadata.set(json);
-		parts.push(...record(RecordType.Metadata, metadata));
-		const thumbnail = clip.thumbnail ?? new Uint8Array(0);
-		if (thumbnail.length > thumbnailJpegLimit)
-			throw new RangeError(`clip: a thumbnail of ${thumbnail.length} bytes does not fit its record`);
-		const body = new Uint8Array(thumbnailRecordBytes);
-		new DataView(body.buffer).setUint32(0, thumbnail.length);
-		body.set(thumbnail, 4);
-		parts.push(...record(RecordType.Thumbnail, body));
+		parts.push(...record(RecordType.Metadata, fixedMetadata(json)));
+		parts.push(...record(RecordType.Thumbnail, fixedJpeg(clip.thumbnail, thumbnailRecordBytes, "thumbnail")));
 	}
 	for (const frame of clip.frames)
 		parts.push(...record(RecordType.Frame, frame));
@@ -152,6 +198,7 @@ export function decodeClip(bytes: Uint8Array): Clip {
 	let metadata: ClipMetadata | undefined;
 	let thumbnail: Uint8Array | undefined;
 	let thumbnailSeen = false;
+	let snapshot: Uint8Array | undefined;
 	const frames: Uint8Array[] = [];
 	let padded = false;
 	for (let offset = 4; offset < bytes.length;) {
@@ -184,6 +231,14 @@ export function decodeClip(bytes: Uint8Array): Clip {
 			if (jpegLength)
 				thumbnail = body.subarray(4, 4 + jpegLength);
 		}
+		else if (type === RecordType.Snapshot) {
+			if (!metadata || !metadata.notification || snapshot || frames.length)
+				throw new RangeError("clip: a snapshot must come once, right after a notification's metadata");
+			const jpegLength = (body.length >= 4) ? new DataView(body.buffer, body.byteOffset, 4).getUint32(0) : -1;
+			if ((jpegLength < 0) || (jpegLength > body.length - 4) || body.subarray(4 + jpegLength).some((byte) => byte !== 0))
+				throw new RangeError("clip: malformed snapshot record");
+			snapshot = body.subarray(4, 4 + jpegLength);
+		}
 		else if (type === RecordType.Frame) {
 			if (!metadata)
 				throw new RangeError("clip: frame before metadata");
@@ -195,5 +250,5 @@ export function decodeClip(bytes: Uint8Array): Clip {
 	}
 	if (!metadata || (metadata.frameCount !== frames.length))
 		throw new RangeError("clip: metadata missing or frame count wrong");
-	return { metadata, frames, ...(thumbnail ? { thumbnail } : {}) };
+	return { metadata, frames, ...(thumbnail ? { thumbnail } : {}), ...(snapshot?.length ? { snapshot } : {}) };
 }

@@ -1,13 +1,21 @@
 /*
  * The doorbell's pipeline, one stage per step of an event's life:
  *
- *   triggers -> capture -> detection -> clip -> seal -> outbox -> publisher -> MQTT
+ *   trigger -> (ring) snapshot -> seal -> outbox -> publisher -> MQTT
+ *           -> clip (pre-roll + after) -> detection -> seal -> outbox -> ...
  *
- * Triggers are captured one at a time, in order; a ring that arrives while a
- * motion burst is recording waits for it rather than being lost. Detection
- * runs behind capture, so it never delays the next burst. A face makes a
- * motion event a face event (a ring stays a ring: someone asked for the
- * owner); encryption is the Sealer.
+ * A ring is sealed and queued at once as a notification with one snapshot
+ * (the newest pre-roll frame, or the first after the press): it waits for
+ * no clip, no detection and no earlier event. Its clip follows as a second
+ * event that names the notification by event id (`follows`). A motion event
+ * stays one event, its clip with the detection results: nobody waits at the
+ * door for it, and whether it shows a face is what makes it worth a look.
+ *
+ * Each trigger starts recording its clip at once (the pre-roll is what the
+ * ring buffer holds at that moment), so a ring during a motion clip is not
+ * recorded late. Detection runs behind capture, one clip at a time, in
+ * trigger order. A face makes a motion event a face event (a ring stays a
+ * ring: someone asked for the owner); encryption is the Sealer.
  */
 import type Capture from "./capture";
 import type Publisher from "./publisher";
@@ -18,6 +26,7 @@ import type { Configuration } from "device/configuration";
 import type { Outbox, EventKind } from "store/outbox";
 import type Counter from "store/counter";
 import { encodeClipParts, fitMetadata } from "./clip";
+import { notificationClip } from "./notification";
 import type { Burst } from "./capture";
 import type { ClipMetadata } from "./clip";
 import { eventTopic } from "device/identity";
@@ -39,19 +48,40 @@ export interface DoorbellParts {
 	publisher: Publisher;
 }
 
-/** Triggers waiting behind the one being recorded. */
-const maxWaiting = 4;
+/**
+ * Clips being recorded or waiting for detection, at most, for a motion
+ * event and for a ring (each holds its frames in the XS heap: docs/
+ * porting.md, memory budget). A ring's notification is always sent.
+ */
+const maxWaiting = 3;
+const maxRingClips = 5;
+/** How long a notification waits for a frame when the pre-roll has none: a stalled camera costs no more. */
+const snapshotTimeoutMs = 1000;
 
-interface Captured {
+interface Trigger {
 	readonly kind: EventKind;
+	readonly triggeredAt: number;
+	/** On a ring's clip: its notification's event id. */
+	readonly follows?: string;
+}
+
+interface Captured extends Trigger {
 	readonly burst: Burst;
+}
+
+interface StoreExtra {
+	readonly eventId?: string;
+	readonly thumbnail?: Uint8Array;
+	readonly snapshot?: Uint8Array;
+	/** A ring's clip: the outbox drops it before any notification. */
+	readonly followUp?: boolean;
 }
 
 export default class Doorbell {
 	#parts: DoorbellParts;
-	#waiting: EventKind[] = [];
-	#capturing = false;
-	/** Bursts captured, waiting for the detect stage (at most the waiting triggers' worth). */
+	/** Clips being recorded, in trigger order. */
+	#recording: Trigger[] = [];
+	/** Clips recorded, waiting for the detect stage, in trigger order. */
 	#captured: Captured[] = [];
 	#detecting = false;
 
@@ -60,57 +90,82 @@ export default class Doorbell {
 	}
 
 	trigger(kind: EventKind): void {
-		if (this.#waiting.length === maxWaiting) {
-			const motion = this.#waiting.indexOf("motion");
-			if ((motion < 0) && (kind !== "ring")) {
-				log.warn(`trigger ${kind} dropped: ${maxWaiting} triggers already waiting`);
-				return;
-			}
-			this.#waiting.splice(motion < 0 ? 0 : motion, 1);
+		const triggeredAt = now();
+		const inFlight = this.#recording.length + this.#captured.length;
+		let follows: string | undefined;
+		if (kind === "ring") {
+			// The notification goes whatever else is in flight; the clip only within the memory budget.
+			follows = toHex(bytes(16));
+			this.#notify(follows, triggeredAt);
 		}
-		this.#waiting.push(kind);
-		if (!this.#capturing)
-			this.#capture();
+		if (inFlight >= ((kind === "ring") ? maxRingClips : maxWaiting)) {
+			log.warn(`${kind} clip dropped: ${inFlight} clips already in flight`);
+			return;
+		}
+		this.#record({ kind, triggeredAt, ...(follows ? { follows } : {}) });
 	}
 
 	/**
-	 * Captures each waiting trigger's burst in turn. Face detection runs
-	 * apart (#detect), so a ring that comes while the last burst is still
-	 * being examined is captured at once, not seconds later.
+	 * The ring's notification: sealed and queued as soon as there is a
+	 * snapshot (at once from the pre-roll), or without one when the camera
+	 * gives none. Its failure never stops the clip, nor the clip's it.
 	 */
-	async #capture(): Promise<void> {
-		this.#capturing = true;
-		while (this.#waiting.length) {
-			const kind = this.#waiting.shift()!;
-			const { configuration, capture } = this.#parts;
-			try {
-				show("capturing", { kind });
-				const burst = await capture.burst(configuration.burst.frames, configuration.burst.timeoutMs);
-				if (burst.metadata.cameraError)
-					log.warn(`${kind} burst incomplete: ${burst.metadata.cameraError}`);
-				this.#captured.push({ kind, burst });
-				if (!this.#detecting)
-					this.#detect();
-			}
-			catch (error) {
-				log.error(`${kind} event failed: ${(error as Error).message}`);
-			}
+	async #notify(eventId: string, triggeredAt: number): Promise<void> {
+		try {
+			const captured = await this.#parts.capture.snapshot(snapshotTimeoutMs);
+			const { metadata, snapshot } = notificationClip(triggeredAt, captured);
+			if (metadata.snapshotError)
+				log.warn(`ring notification ${eventId}: ${metadata.snapshotError}`);
+			this.#store("ring", metadata, [], { eventId, ...(snapshot ? { snapshot } : {}) });
 		}
-		this.#capturing = false;
+		catch (error) {
+			log.error(`ring notification failed: ${(error as Error).message}`);
+		}
 	}
 
-	/** Detect, seal and store each captured burst, in capture order. */
+	/** Records one trigger's clip (clips end in trigger order: each ends a fixed count of frames after its trigger). */
+	async #record(trigger: Trigger): Promise<void> {
+		const { configuration, capture } = this.#parts;
+		this.#recording.push(trigger);
+		show("capturing", { kind: trigger.kind });
+		let burst: Burst | undefined;
+		try {
+			burst = await capture.clip(configuration.burst.frames, configuration.burst.timeoutMs, trigger.triggeredAt);
+			if (burst.metadata.cameraError)
+				log.warn(`${trigger.kind} clip incomplete: ${burst.metadata.cameraError}`);
+		}
+		catch (error) {
+			log.error(`${trigger.kind} event failed: ${(error as Error).message}`);
+		}
+		this.#recording = this.#recording.filter((other) => other !== trigger);
+		if (burst)
+			this.#captured.push({ ...trigger, burst });
+		if (!this.#detecting)
+			this.#detect();
+	}
+
+	/** Detect, seal and store each recorded clip, in order. */
 	async #detect(): Promise<void> {
 		this.#detecting = true;
 		while (this.#captured.length) {
-			const { kind, burst } = this.#captured.shift()!;
+			const { kind, burst, triggeredAt, follows } = this.#captured.shift()!;
 			try {
+				// Clips being recorded and events being sent get the CPU before an inference takes
+				// it (capture.whenIdle, publisher.whenIdle); a clip's own frames, once it is being
+				// examined, wait for nothing (a press meanwhile is taken between two frames).
+				await this.#parts.capture.whenIdle();
+				await this.#parts.publisher.whenIdle();
 				const detected = await this.#parts.detection.process(burst.frames);
 				if (detected.report.status === "unavailable")
 					log.warn(`${kind} event without face data: ${detected.report.reason}`);
 				const eventKind = ((kind === "motion") && (detected.report.status === "found")) ? "face" : kind;
-				const metadata = fitMetadata(withClock({ ...burst.metadata, frameCount: detected.frames.length, kind: eventKind, faces: detected.report }));
-				this.#store(eventKind, metadata, detected.frames, detected.thumbnail);
+				// Frame times stay only while they still match the frames (a frame a privacy zone could not mask is dropped).
+				const { frameTimes, ...rest } = burst.metadata;
+				const times = (frameTimes && (frameTimes.length === detected.frames.length)) ? { frameTimes } : {};
+				const metadata = fitMetadata(withClock({
+					...rest, ...times, frameCount: detected.frames.length, kind: eventKind, triggeredAt, ...(follows ? { follows } : {}), faces: detected.report,
+				}));
+				this.#store(eventKind, metadata, detected.frames, { ...(detected.thumbnail ? { thumbnail: detected.thumbnail } : {}), followUp: follows !== undefined });
 			}
 			catch (error) {
 				log.error(`${kind} event failed: ${(error as Error).message}`);
@@ -132,22 +187,26 @@ export default class Doorbell {
 		}
 	}
 
-	#store(kind: EventKind, metadata: ClipMetadata, frames: readonly Uint8Array[], thumbnail?: Uint8Array): void {
+	#store(kind: EventKind, metadata: ClipMetadata, frames: readonly Uint8Array[], extra: StoreExtra = {}): void {
 		const { identity, sealer, sequence, outbox, publisher } = this.#parts;
-		const clip = encodeClipParts({ metadata, frames, ...(thumbnail ? { thumbnail } : {}) });
+		const { thumbnail, snapshot, followUp } = extra;
+		const clip = encodeClipParts({ metadata, frames, ...(thumbnail ? { thumbnail } : {}), ...(snapshot ? { snapshot } : {}) });
 		const header = {
 			deviceId: identity.deviceId,
-			eventId: toHex(bytes(16)),
+			eventId: extra.eventId ?? toHex(bytes(16)),
 			seq: sequence.increment(),
 			time: now(),
 			kind,
 		};
 		const payload = sealer.seal(header, clip);
-		const dropped = outbox.put({ eventId: header.eventId, kind, topic: eventTopic(identity), payload });
-		if (dropped)
-			log.warn(`outbox full: dropped ${dropped.kind} event ${dropped.eventId}`);
+		const sealedAt = now();
+		const dropped = outbox.put({ eventId: header.eventId, kind, topic: eventTopic(identity), payload, ...(followUp ? { followUp } : {}) });
+		for (const event of dropped)
+			log.warn(`outbox full: dropped ${event.kind} event ${event.eventId}`);
 		const faces = metadata.faces ? `, ${metadata.faces.faces.length} faces` : "";
-		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${frames.length} frames${faces}, ${totalLength(payload)} bytes queued`);
+		const what = metadata.notification ? `notification, ${snapshot ? "1 snapshot" : "no snapshot"}` : `${frames.length} frames${faces}`;
+		// The times (wall clock, ms) are what `npm run bench:latency` splits the path with.
+		log.info(`${kind} event ${header.eventId} seq ${header.seq}: ${what}, ${totalLength(payload)} bytes queued (sealed at ${sealedAt}, stored at ${now()})`);
 		show(publisher.connected ? "online" : "offline");
 		publisher.kick();
 	}

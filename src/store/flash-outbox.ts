@@ -3,27 +3,42 @@
  * is published, and leaves only when the broker has acknowledged it. It
  * survives broker outages, network drops and power cuts.
  *
- * The partition is split into equal slots (64 KiB by default), one event per
- * slot. A slot holds
+ * The partition is split into equal slots (64 KiB by default). An event
+ * takes one slot, or as many consecutive slots as it needs (a clip of 30
+ * frames is several hundred KB; a ring's notification is 30 KB, one slot),
+ * up to half the partition. Its first slot holds
  *
  *   header (48 bytes) | payload (length bytes) | topic (UTF-8)
- *   header = "DWQ1" | state (1) | kind (1) | topic length (1) | 0 (1)
+ *
+ * running on into the next slots; the slots an event spans follow from its
+ * length. The other slots of its span hold no header, only its bytes.
+ *
+ *   header = "DWQ1" | state (1) | kind (1) | topic length (1) | flags (1)
  *            | order (4) | payload length (4) | CRC-32 of payload and topic (4)
  *            | event id (16) | reserved, zero (12)
  *
- * (big-endian). Writes go payload first, topic next, the header after
+ * (big-endian). Flags: bit 0 set on a ring's clip (it follows its
+ * notification); the other bits are zero. Writes go payload first, topic next, the header after
  * them and its magic last, so a slot with its magic describes a whole event;
  * a cut earlier leaves a slot that reads as free. Removing an event clears its
  * state byte (a NOR write that needs no erase), so a cut after the PUBACK
  * leaves either a pending event (sent again; the phone drops the duplicate
  * by event id) or a removed one, never a half-removed one.
  *
- * Policy when every slot is taken: the oldest motion event is dropped to make
- * room; a doorbell ring is never dropped; when only rings remain, the new
- * event is refused, and the caller logs that.
+ * Policy when no run of free slots is long enough: the oldest motion (and
+ * face) events are dropped to make room, then, for a ring's notification or
+ * clip only, the oldest rings' clips; a ring's notification is never dropped; when only notifications remain in
+ * the way, the new event is refused, and the caller logs that. A
+ * notification is never lost for lack of room taken by clips.
+ *
+ * Recovery reads every slot's first 48 bytes: a slot inside another event's
+ * span holds payload bytes there, which pass for a header only if they also
+ * pass the CRC-32 check, and a span that would overlap a newer event is
+ * dropped.
  */
 import type { FlashRegion } from "./flash-region";
 import type { EventKind, OutboundEvent, Outbox } from "./outbox";
+import { isNotification } from "./outbox";
 import { crc32, fromHex, toHex, totalLength, utf8Decode, utf8Encode } from "util/bytes";
 
 const magic = 0x44575131; // "DWQ1"
@@ -33,6 +48,7 @@ const stateRemoved = 0x00;
 // Stored by index: a new kind goes last.
 const kinds: readonly EventKind[] = Object.freeze(["ring", "motion", "face", "update", "audit"]);
 const maxTopic = 200;
+const flagFollowUp = 0x01;
 /** Payload bytes read per flash access while checking or streaming. */
 const readChunk = 4096;
 
@@ -43,6 +59,9 @@ interface Slot {
 	readonly eventId: string;
 	readonly topic: string;
 	readonly length: number;
+	/** Slots it spans, from `index`. */
+	readonly span: number;
+	readonly followUp: boolean;
 }
 
 /** An event whose payload stays on flash and is read as it is sent. */
@@ -56,6 +75,8 @@ export class FlashOutbox implements Outbox {
 	#flash: FlashRegion;
 	#slotSize: number;
 	#slotCount: number;
+	/** The most slots one event may span: half the partition, so that one clip never takes it all. */
+	#maxSpan: number;
 	#slots: Slot[] = [];
 	#nextOrder = 1;
 
@@ -65,12 +86,17 @@ export class FlashOutbox implements Outbox {
 		this.#flash = flash;
 		this.#slotSize = slotSize;
 		this.#slotCount = Math.floor(flash.byteLength / slotSize);
+		this.#maxSpan = Math.max(1, Math.floor(this.#slotCount / 2));
 		this.#recover();
 	}
 
-	/** The largest payload a slot can hold with the longest topic. */
+	/** The largest payload an event can hold with the longest topic. */
 	get capacity(): number {
-		return this.#slotSize - headerSize - maxTopic;
+		return (this.#maxSpan * this.#slotSize) - headerSize - maxTopic;
+	}
+
+	#spanOf(length: number, topicLength: number): number {
+		return Math.ceil((headerSize + length + topicLength) / this.#slotSize);
 	}
 
 	get slotCount(): number {
@@ -85,31 +111,44 @@ export class FlashOutbox implements Outbox {
 		return this.#slots.map((slot) => slot.eventId);
 	}
 
-	put(event: OutboundEvent): OutboundEvent | undefined {
+	put(event: OutboundEvent): OutboundEvent[] {
 		const topic = utf8Encode(event.topic);
 		const length = totalLength(event.payload);
 		if ((topic.length === 0) || (topic.length > maxTopic))
 			throw new RangeError(`outbox: topic of ${topic.length} bytes`);
-		if (length > this.#slotSize - headerSize - topic.length)
-			throw new RangeError(`outbox: event ${event.eventId} is ${length} bytes; a slot holds ${this.#slotSize - headerSize - topic.length}`);
+		const span = this.#spanOf(length, topic.length);
+		if (span > this.#maxSpan)
+			throw new RangeError(`outbox: event ${event.eventId} is ${length} bytes; an event holds at most ${(this.#maxSpan * this.#slotSize) - headerSize - topic.length} (${this.#maxSpan} slots)`);
 		if (!/^[0-9a-f]{32}$/.test(event.eventId) || !kinds.includes(event.kind))
 			throw new RangeError("outbox: invalid event id or kind");
-		let dropped: OutboundEvent | undefined;
-		let index = this.#freeSlot();
+		let index = this.#freeRun(span, new Set());
+		const dropped: OutboundEvent[] = [];
 		if (index < 0) {
-			const victim = this.#slots.find((slot) => slot.kind !== "ring");
-			if (!victim)
+			// Victims in the order of the policy, until a run is free; then only those in the run go.
+			const clips = (event.kind === "ring") ? this.#slots.filter((slot) => (slot.kind === "ring") && slot.followUp) : [];
+			const candidates = [...this.#slots.filter((slot) => slot.kind !== "ring"), ...clips];
+			const freed = new Set<Slot>();
+			for (const victim of candidates) {
+				freed.add(victim);
+				index = this.#freeRun(span, freed);
+				if (index >= 0)
+					break;
+			}
+			if (index < 0)
 				throw new RangeError(`outbox: full of rings, ${event.kind} event ${event.eventId} refused`);
-			dropped = this.#view(victim);
-			this.#markRemoved(victim);
-			index = victim.index;
+			for (const victim of candidates) {
+				if (freed.has(victim) && (victim.index < index + span) && (index < victim.index + victim.span)) {
+					dropped.push(this.#view(victim));
+					this.#markRemoved(victim);
+				}
+			}
 		}
-		this.#write(index, event, topic, length);
+		this.#write(index, span, event, topic, length);
 		return dropped;
 	}
 
 	peek(): StoredEvent | undefined {
-		const first = this.#slots[0];
+		const first = this.#slots.find(isNotification) ?? this.#slots[0];
 		return first ? this.#view(first) : undefined;
 	}
 
@@ -125,22 +164,34 @@ export class FlashOutbox implements Outbox {
 		return index * this.#slotSize;
 	}
 
-	#freeSlot(): number {
-		const used = new Set(this.#slots.map((slot) => slot.index));
-		// Start after the newest slot, so writes rotate through the partition.
-		const newest = this.#slots.length ? this.#slots[this.#slots.length - 1].index : -1;
-		for (let step = 1; step <= this.#slotCount; step++) {
-			const index = (newest + step) % this.#slotCount;
-			if (!used.has(index))
-				return index;
+	/**
+	 * The first slot of `span` consecutive free slots (counting those of
+	 * `freed` as free), searching from after the newest event so that writes
+	 * rotate through the partition; -1 if there is none.
+	 */
+	#freeRun(span: number, freed: ReadonlySet<Slot>): number {
+		const used = new Uint8Array(this.#slotCount);
+		for (const slot of this.#slots) {
+			if (!freed.has(slot))
+				used.fill(1, slot.index, slot.index + slot.span);
+		}
+		const newest = this.#slots.length ? this.#slots[this.#slots.length - 1] : undefined;
+		const from = newest ? newest.index + newest.span : 0;
+		for (let step = 0; step < this.#slotCount; step++) {
+			const start = (from + step) % this.#slotCount;
+			if ((start + span <= this.#slotCount) && !used.subarray(start, start + span).includes(1))
+				return start;
 		}
 		return -1;
 	}
 
-	#write(index: number, event: OutboundEvent, topic: Uint8Array, length: number): void {
+	#write(index: number, span: number, event: OutboundEvent, topic: Uint8Array, length: number): void {
 		const flash = this.#flash;
 		const base = this.#base(index);
-		const sectors = this.#slotSize / flash.blockSize;
+		// Only the sectors the event reaches: an erase is the slowest flash step (tens of ms a
+		// sector), and recovery reads nothing past an event but the next slot's first bytes,
+		// which an event that reaches them has erased and written.
+		const sectors = Math.ceil((headerSize + length + topic.length) / flash.blockSize);
 		for (let sector = 0; sector < sectors; sector++)
 			flash.erase(base / flash.blockSize + sector);
 		let offset = base + headerSize;
@@ -160,6 +211,7 @@ export class FlashOutbox implements Outbox {
 		header[4] = statePending;
 		header[5] = kinds.indexOf(event.kind);
 		header[6] = topic.length;
+		header[7] = event.followUp ? flagFollowUp : 0;
 		view.setUint32(8, order);
 		view.setUint32(12, length);
 		view.setUint32(16, crc);
@@ -169,7 +221,7 @@ export class FlashOutbox implements Outbox {
 		// a half-written event id.
 		flash.write(base + 4, headerSize - 4, header.subarray(4));
 		flash.write(base, 4, header.subarray(0, 4));
-		this.#slots.push({ index, order, kind: event.kind, eventId: event.eventId, topic: event.topic, length });
+		this.#slots.push({ index, order, kind: event.kind, eventId: event.eventId, topic: event.topic, length, span, followUp: event.followUp === true });
 	}
 
 	/** CRC-32 of what flash holds after the header, read back: what is checked is what was stored. */
@@ -197,6 +249,7 @@ export class FlashOutbox implements Outbox {
 		return {
 			eventId: slot.eventId,
 			kind: slot.kind,
+			...(slot.followUp ? { followUp: true } : {}),
 			topic: slot.topic,
 			length: slot.length,
 			read,
@@ -217,8 +270,12 @@ export class FlashOutbox implements Outbox {
 				continue;
 			const kind = kinds[header[5]];
 			const topicLength = header[6];
+			const flags = header[7];
 			const length = view.getUint32(12);
-			if (!kind || !topicLength || (topicLength > maxTopic) || (length > this.#slotSize - headerSize - topicLength))
+			if (!kind || !topicLength || (topicLength > maxTopic) || (flags & ~flagFollowUp))
+				continue;
+			const span = this.#spanOf(length, topicLength);
+			if ((span > this.#maxSpan) || (index + span > this.#slotCount))
 				continue;
 			if (this.#storedCrc(base, length + topicLength) !== view.getUint32(16))
 				continue;
@@ -229,10 +286,22 @@ export class FlashOutbox implements Outbox {
 			catch {
 				continue;
 			}
-			found.push({ index, order: view.getUint32(8), kind, eventId: toHex(header.subarray(20, 36)), topic, length });
+			found.push({ index, order: view.getUint32(8), kind, eventId: toHex(header.subarray(20, 36)), topic, length, span, followUp: (flags & flagFollowUp) !== 0 });
 		}
+		// Newest first: an older span that overlaps a newer event is stale (its slots were erased and reused).
+		found.sort((a, b) => b.order - a.order);
+		const covered = new Uint8Array(this.#slotCount);
+		const kept: Slot[] = [];
+		for (const slot of found) {
+			if (covered.subarray(slot.index, slot.index + slot.span).includes(1))
+				continue;
+			covered.fill(1, slot.index, slot.index + slot.span);
+			kept.push(slot);
+		}
+		kept.reverse();
+		this.#slots = kept;
 		found.sort((a, b) => a.order - b.order);
-		this.#slots = found;
+		// After the highest order found, kept or not, so that orders never repeat.
 		this.#nextOrder = found.length ? found[found.length - 1].order + 1 : 1;
 	}
 }

@@ -197,9 +197,9 @@ test("item 6: the padding record is mandatory and its length is checked", async 
 	await assert.rejects(seal(unpadded, sealOptions()).then(open), /not that of a padded clip/);
 });
 
-test("record types: 4 to 127 are reserved and refused; 128 to 255 are extensions and skipped", async () => {
+test("record types: 5 to 127 are reserved and refused; 128 to 255 are extensions and skipped", async () => {
 	const [metadata, thumbnail, picture] = ringRecords();
-	for (const type of [4, 127])
+	for (const type of [5, 127])
 		await refused(sealRecords([metadata, thumbnail, picture, { type, body: Buffer.from("new") }]), new RegExp(`record type ${type} is reserved`));
 	for (const type of [128, 255]) {
 		const opened = await open(await sealRecords([metadata, thumbnail, { type, body: Buffer.from("a later version's record") }, picture]));
@@ -292,4 +292,54 @@ test("Ed25519: the phone accepts exactly what libsodium does, on signatures @nob
 	assert.equal(signingKeyProblem(mixed), "not in the prime-order subgroup");
 	assert.equal(signingKeyProblem(order8.toBytes()), "a point of small order");
 	assert.equal(signingKeyProblem(Buffer.from(`ee${"ff".repeat(30)}7f`, "hex")), "not a canonical Ed25519 point");
+});
+
+/** The records of a ring's notification (§ Notification and clip): metadata of 1024 bytes, the snapshot record of 14336. */
+const notificationRecords = (metadata: object = {}, jpeg: Uint8Array | null = frame, sizes = { metadata: 1024, snapshot: 14336 }): ClipRecord[] => [
+	{ type: 1, body: metadataBody({ width: 8, height: 8, format: "jpeg", frameCount: 0, startedAt: 1795799999700, kind: "ring", notification: true, triggeredAt: 1795799999750, ...metadata }, sizes.metadata) },
+	{ type: 4, body: thumbnailBody(jpeg ?? undefined, sizes.snapshot) },
+];
+
+test("a ring's notification opens, with its snapshot or with the reason it has none; it is always 15872 bytes of clip", async () => {
+	const withSnapshot = await open(await sealRecords(notificationRecords()));
+	assert.ok(Buffer.from(withSnapshot.snapshot!).equals(frame));
+	assert.deepEqual([withSnapshot.frames.length, withSnapshot.header.clipLength, withSnapshot.metadata.notification], [0, 15872, true]);
+	const without = await open(await sealRecords(notificationRecords({ width: 0, height: 0, snapshotError: "no snapshot: camera: no frame within 1000 ms" }, null)));
+	assert.equal(without.snapshot, undefined);
+	assert.equal(without.header.clipLength, 15872);
+	assert.equal((await sealRecords(notificationRecords())).length, 93 + 88 + 64 + 15944, "one fixed envelope size, within a 16 KiB send window");
+});
+
+test("the notification's rules: fixed sizes, a snapshot or its reason, nothing of a clip", async () => {
+	await refused(sealRecords(notificationRecords({}, frame, { metadata: 4096, snapshot: 14336 })), /metadata of 4096 bytes in a notification; exactly 1024/);
+	await refused(sealRecords(notificationRecords({}, frame, { metadata: 1024, snapshot: 14335 })), /snapshot record of 14335 bytes; exactly 14336/);
+	await refused(sealRecords(notificationRecords({}, null)), /no snapshot, and no snapshotError/);
+	await refused(sealRecords(notificationRecords({ snapshotError: "why" })), /a snapshot, and a snapshotError/);
+	await refused(sealRecords(notificationRecords({ frameCount: 1 })), /notification that is not a ring with frameCount 0/);
+	await refused(sealRecords(notificationRecords({ kind: "motion" })), /notification that is not a ring/);
+	await refused(sealRecords(notificationRecords({ faces: noFaces })), /notification that is not a ring with frameCount 0 and no face report/);
+	await refused(sealRecords(notificationRecords({ notification: 1 })), /notification is not true/);
+	await refused(sealRecords([notificationRecords()[0]]), /a notification without a snapshot record/);
+	await refused(sealRecords([...notificationRecords(), { type: 2, body: frame }]), /a frame in an event without pictures/);
+	await refused(sealRecords([...notificationRecords(), notificationRecords()[1]]), /a second snapshot record/);
+	const tail = thumbnailBody(frame, 14336);
+	tail[14000] = 1;
+	await refused(sealRecords([notificationRecords()[0], { type: 4, body: tail }]), /snapshot record's padding is not zero/);
+	await refused(sealRecords([...ringRecords(), { type: 4, body: thumbnailBody(frame, 14336) }]), /a snapshot record outside a notification/);
+	await refused(sealRecords(ringRecords({ snapshotError: "x" })), /snapshot fields outside a notification/);
+});
+
+test("follows links a ring's clip to its notification; frameTimes give each frame's capture time", async () => {
+	const notificationId = randomBytes(16).toString("hex");
+	const clip = await open(await sealRecords(ringRecords({ follows: notificationId, triggeredAt: 1795800000000, frameTimes: [1795799999800] })));
+	assert.equal(clip.metadata.follows, notificationId);
+	assert.ok((clip.metadata.frameTimes as number[])[0] < Number(clip.metadata.triggeredAt), "a pre-roll frame, from before the press");
+	await open(await sealRecords(ringRecords())); // a ring's clip without follows is shown on its own
+	await refused(sealRecords(ringRecords({ follows: "ABC" })), /follows is not an event id/);
+	await refused(sealRecords(ringRecords({ kind: "motion", follows: notificationId })), /follows outside a ring's clip/);
+	await refused(sealRecords(notificationRecords({ follows: notificationId })), /follows outside a ring's clip/);
+	await refused(sealRecords(updateRecords({ follows: notificationId })), /follows outside a ring's clip/);
+	await refused(sealRecords(ringRecords({ follows: notificationId }), { eventId: notificationId }), /an event that follows itself/);
+	await refused(sealRecords(ringRecords({ frameTimes: [1, 2] })), /frameTimes is not one time per frame/);
+	await refused(sealRecords(ringRecords({ triggeredAt: -5 })), /triggeredAt is malformed/);
 });

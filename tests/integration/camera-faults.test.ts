@@ -3,8 +3,9 @@
  * (a burst size past the sensor's largest frame size, which the device's
  * driver refuses with "unsupported dimensions") and a camera that yields no
  * frame (the world shows it no scene) each leave the device online; every
- * ring still becomes an event, sealed to the owner with the reason in its
- * metadata, and none is lost.
+ * ring still becomes its notification (without a snapshot, "no snapshot"
+ * and why sealed inside) and its clip, sealed to the owner with the reason
+ * in its metadata, and none is lost.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -51,37 +52,48 @@ async function withDevice(burst: Record<string, number>, body: (rig: { device: S
 	}
 }
 
-test("a camera that cannot be opened: the device boots, and each ring is an event that says why it has no frames", { timeout: 120000 }, async () => {
+test("a camera that cannot be opened: the device boots, and each ring is a notification and a clip that say why they have no frames", { timeout: 120000 }, async () => {
 	// The configuration accepts up to 2592 x 1944; the sensor's largest frame is 2560 x 1920.
 	await withDevice({ width: 2592, height: 1944, frames: 2, timeoutMs: 2000 }, async ({ device, events, statuses, log }) => {
 		device.setScene(loadScene(defaultScene));
 		assert.ok(log.some((line) => /camera: .*unsupported dimensions: events will carry no frames/.test(line)), log.join("\n"));
 		for (let ring = 1; ring <= 2; ring++) {
 			device.press();
-			const event = await waitFor(`ring ${ring} at the phone`, () => events[ring - 1], 30000);
-			assert.equal(event.kind, "ring");
-			assert.equal(event.frames.length, 0);
-			assert.match(String(event.metadata.cameraError), /^camera: .*unsupported dimensions$/);
+			const [notification, clip] = await waitFor(`ring ${ring}'s notification and clip at the phone`, () => (events.length >= 2 * ring ? events.slice(2 * ring - 2, 2 * ring) : undefined), 30000);
+			assert.equal(notification.metadata.notification, true);
+			assert.equal(notification.snapshot, undefined);
+			assert.match(String(notification.metadata.snapshotError), /^no snapshot: camera: .*unsupported dimensions$/);
+			assert.equal(clip.kind, "ring");
+			assert.equal(clip.metadata.follows, notification.eventId);
+			assert.equal(clip.frames.length, 0);
+			assert.match(String(clip.metadata.cameraError), /^camera: .*unsupported dimensions$/);
 			await new Promise((resolve) => setTimeout(resolve, 600)); // past the button's debounce
 		}
-		assert.deepEqual(events.map((event) => event.seq), [events[0].seq, events[0].seq + 1], "no event lost");
+		assert.deepEqual(events.map((event) => event.seq), [1, 2, 3, 4].map((n) => events[0].seq + n - 1), "no event lost");
 		assert.ok(!statuses.some((status) => status.state === "fault"), "the boot went on");
-		assert.ok(log.some((line) => /ring burst incomplete: camera: .*unsupported dimensions/.test(line)), log.join("\n"));
+		assert.ok(log.some((line) => /ring clip incomplete: camera: .*unsupported dimensions/.test(line)), log.join("\n"));
 	});
 });
 
-test("a camera that yields no frame: the burst times out and says so; the next ring, with a scene, has its frames", { timeout: 120000 }, async () => {
-	await withDevice({ frames: 2, timeoutMs: 1000 }, async ({ device, events, statuses }) => {
-		device.press(); // no scene: the camera starts, and no frame ever comes
-		const empty = await waitFor("the frameless ring at the phone", () => events[0], 30000);
+test("a camera that stalls: the notification goes at once without a snapshot, the clip times out and says so; with a scene, the next ring has both", { timeout: 120000 }, async () => {
+	await withDevice({ frames: 2, timeoutMs: 1500 }, async ({ device, events }) => {
+		device.press(); // no scene: the camera runs, and no frame ever comes
+		const stalled = await waitFor("the ring's notification at the phone", () => events[0], 30000);
+		assert.equal(stalled.metadata.notification, true);
+		assert.equal(stalled.snapshot, undefined);
+		assert.equal(stalled.metadata.snapshotError, "no snapshot: camera: no frame within 1000 ms");
+		const empty = await waitFor("the frameless clip at the phone", () => events[1], 30000);
+		assert.equal(empty.metadata.follows, stalled.eventId);
 		assert.equal(empty.frames.length, 0);
-		assert.equal(empty.metadata.cameraError, "timeout: 0 of 2 frames in 1000 ms");
-		await waitFor("online after the event", () => statuses.filter((status) => status.state === "online").length >= 2 ? true : undefined, 30000);
+		assert.equal(empty.metadata.cameraError, "timeout: 0 of 2 frames after the trigger in 1500 ms");
 		device.setScene(loadScene(defaultScene));
+		await new Promise((resolve) => setTimeout(resolve, 1500)); // the pre-roll fills
 		device.press();
-		const full = await waitFor("the second ring at the phone", () => events[1], 30000);
-		assert.equal(full.frames.length, 2);
+		const notification = await waitFor("the second ring's notification", () => events[2], 30000);
+		assert.ok(notification.snapshot, "a snapshot");
+		const full = await waitFor("the second ring's clip", () => events[3], 30000);
+		assert.ok(full.frames.length > 2, `${full.frames.length} frames: the pre-roll, then 2`);
 		assert.equal(full.metadata.cameraError, undefined);
-		assert.equal(full.seq, empty.seq + 1, "no event lost");
+		assert.deepEqual(events.map((event) => event.seq), [1, 2, 3, 4].map((n) => events[0].seq + n - 1), "no event lost");
 	});
 });

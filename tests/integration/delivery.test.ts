@@ -82,13 +82,17 @@ test("events published across a dropped connection all arrive, once each", async
 			if (i === 1)
 				broker.dropClients(); // the network drops under a burst in progress
 		}
-		await waitFor(`${rings} events at the phone`, () => (received.length >= rings) ? true : undefined, 60000);
+		// Each ring is two events: its notification, at once, and its clip.
+		await waitFor(`${2 * rings} events at the phone`, () => (received.length >= 2 * rings) ? true : undefined, 120000);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		const ids = received.map((event) => event.eventId);
-		assert.equal(new Set(ids).size, rings, `no duplicate among ${ids.join(", ")}`);
-		assert.equal(received.length, rings, "nothing extra reached the phone");
-		// Event 1 is the audit event of the pairing (docs/protocol/audit.md); the rings follow it.
-		assert.deepEqual(received.map((event) => event.seq), [...Array(rings).keys()].map((i) => i + 2), "in order, none missing");
+		assert.equal(new Set(ids).size, 2 * rings, `no duplicate among ${ids.join(", ")}`);
+		assert.equal(received.length, 2 * rings, "nothing extra reached the phone");
+		// Event 1 is the audit event of the pairing (docs/protocol/audit.md); the rings' events follow it.
+		assert.deepEqual(received.map((event) => event.seq).sort((a, b) => a - b), [...Array(2 * rings).keys()].map((i) => i + 2), "none missing");
+		const notifications = received.filter((event) => event.metadata.notification === true);
+		assert.equal(notifications.length, rings);
+		assert.deepEqual(received.filter((event) => event.metadata.follows).map((event) => event.metadata.follows).sort(), notifications.map((event) => event.eventId).sort(), "each clip follows its notification");
 		assert.ok(statuses.some((status) => status.state === "offline"), "the device saw the drop");
 		assert.ok(log.some((line) => /disconnected: socket error/.test(line)), log.join("\n"));
 		assert.equal(phone.rejected, 0);
@@ -104,16 +108,16 @@ test("after a power cut the device keeps its identity and its sequence", async (
 		const flash = join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin");
 		const first = await boot(flash);
 		first.device.press();
-		await waitFor("the first event", () => received[0]);
+		await waitFor("the first ring's notification and clip", () => received[1]);
 		await first.device.powerOff();
 		const second = await boot(flash);
 		assert.ok(log.some((line) => /stored identity/.test(line)), "identity read back from flash");
 		assert.ok(!second.statuses.some((status) => status.state === "provisioning"), "configuration kept");
 		second.device.press();
-		await waitFor("the second event", () => received[1]);
-		assert.equal(received[1].deviceId, received[0].deviceId);
-		assert.equal(received[1].topic, received[0].topic);
-		assert.equal(received[1].seq, received[0].seq + 1);
+		await waitFor("the second ring's notification", () => received[2]);
+		assert.equal(received[2].deviceId, received[0].deviceId);
+		assert.equal(received[2].topic, received[0].topic);
+		assert.equal(received[2].seq, Math.max(received[0].seq, received[1].seq) + 1);
 	}
 	finally {
 		await close();
@@ -149,15 +153,19 @@ test("events recorded while the broker is down survive a power cut and are deliv
 		await waitFor("the device to notice", () => first.statuses.find((status) => status.state === "offline"));
 		for (let i = 1; i <= 3; i++)
 			await ringOnce(first.device, first.statuses, i);
-		await waitFor("three events on flash", () => (log.filter((line) => /ring event .* queued/.test(line)).length >= 3) ? true : undefined);
+		// Three notifications and three clips: the outbox keeps both across the power cut.
+		await waitFor("six events on flash", () => (log.filter((line) => /ring event .* queued/.test(line)).length >= 6) ? true : undefined, 120000);
 		await first.device.powerOff();
 		assert.equal(received.length, 0, "nothing was delivered while the broker was down");
 		await broker.restart();
 		await boot(flash);
-		await waitFor("the three events at the phone", () => (received.length >= 3) ? true : undefined, 60000);
-		assert.deepEqual(received.map((event) => event.seq), [2, 3, 4], "after the pairing's audit event, 1");
-		assert.equal(new Set(received.map((event) => event.eventId)).size, 3);
-		assert.ok(log.some((line) => /3 events from before the restart/.test(line)), "recovered from flash");
+		await waitFor("the six events at the phone", () => (received.length >= 6) ? true : undefined, 60000);
+		assert.deepEqual(received.map((event) => event.seq).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7], "after the pairing's audit event, 1");
+		assert.equal(new Set(received.map((event) => event.eventId)).size, 6);
+		assert.equal(received.filter((event) => event.metadata.notification === true).length, 3, "the notifications");
+		assert.equal(received.filter((event) => event.metadata.follows).length, 3, "the clips");
+		assert.deepEqual(received.slice(0, 3).map((event) => event.metadata.notification), [true, true, true], "notifications first");
+		assert.ok(log.some((line) => /6 events from before the restart/.test(line)), "recovered from flash");
 	}
 	finally {
 		await close();

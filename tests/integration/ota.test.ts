@@ -205,7 +205,8 @@ test("an update slot that cannot be opened: the update is refused with the reaso
 		assert.match(String(details(report).detail), /can't find partition/);
 		await new Promise((resolve) => setTimeout(resolve, 600)); // past the button's debounce
 		rig.device.press();
-		await waitFor("the ring after the update", () => sealed.filter((event) => event.kind === "ring")[1], 30000);
+		await waitFor("the ring after the update", () => sealed.filter((event) => event.metadata.notification === true)[1], 30000);
+		await waitFor("both rings' clips", () => sealed.filter((event) => event.metadata.follows)[1], 60000);
 		assert.equal(rig.device.resets, 0, "no restart");
 		const seqs = sealed.map((event) => event.seq).sort((a, b) => a - b);
 		assert.deepEqual(seqs, seqs.map((_, i) => seqs[0] + i), "every event reached the owner");

@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { hasOpenssl, makePki } from "../support/pki.js";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
 import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice } from "../../tools/phone/identity.js";
 import { pairOwner } from "../support/onboard.js";
+import { startEmbeddedBroker } from "../../tools/sim/broker.js";
 
 const skip = !mosquittoBinary ? "mosquitto is not installed (Debian package mosquitto); not run" : !hasOpenssl ? "openssl is not installed; not run" : false;
 const build = simulatorBuild();
@@ -87,15 +88,19 @@ async function scenario(name: string, disrupt: (context: { statuses: DeviceStatu
 			if (i === 1)
 				await disrupt({ statuses, restartBroker, proxy });
 		}
-		await waitFor(`${presses} events at the phone`, () => (new Set(received.map((event) => event.eventId)).size >= presses) ? true : undefined, 60000);
+		// Each press is two events: its notification and its clip; neither may be lost.
+		const events = 2 * presses;
+		await waitFor(`${events} events at the phone`, () => (new Set(received.map((event) => event.eventId)).size >= events) ? true : undefined, 120000);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		const seqs = received.map((event) => event.seq);
-		const lost = presses - new Set(seqs).size;
+		const lost = events - new Set(seqs).size;
 		const duplicated = received.length - new Set(received.map((event) => event.eventId)).size;
 		assert.equal(lost, 0, `${name}: lost events`);
 		assert.equal(duplicated, 0, `${name}: duplicated events at the phone`);
-		// Event 1 is the audit event of the pairing (docs/protocol/audit.md); the rings follow it.
-		assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(presses).keys()].map((i) => i + 2));
+		// Event 1 is the audit event of the pairing (docs/protocol/audit.md); the presses' events follow it.
+		assert.deepEqual([...seqs].sort((a, b) => a - b), [...Array(events).keys()].map((i) => i + 2));
+		assert.equal(received.filter((event) => event.metadata.notification === true).length, presses, `${name}: every notification`);
+		assert.equal(received.filter((event) => event.metadata.follows).length, presses, `${name}: every clip`);
 		return { statuses };
 	}
 	finally {
@@ -123,4 +128,87 @@ test("a dead path: only the keepalive notices, and the device reconnects", { ski
 		proxy.resume();
 	}, 3);
 	assert.ok(statuses.some((status) => /keepalive timeout/.test(String(status.reason))), "the device named the keepalive");
+});
+
+/**
+ * A ring recorded offline, and the power cut at a flash write or erase
+ * (DOORWARD_FLASH_CUT_AFTER, every fourth one from power-up through the
+ * notification and the clip): after the reboot, every event the device had
+ * queued before the cut reaches the phone, notification and clip alike,
+ * and nothing is refused. Detection is off: the clip's bytes are what is
+ * stored, its faces are not.
+ */
+test("a power cut at any step of storing a ring's notification and clip loses neither once it was queued", { timeout: 900000 }, async () => {
+	const broker = await startEmbeddedBroker();
+	const owner = createPhone("cut owner");
+	const received: ReceivedEvent[] = [];
+	let rejected = 0;
+	const folder = mkdtempSync(join(tmpdir(), "doorward-outbox-cut-"));
+	// Each cut starts from the same flash, so the same sequence numbers: a phone with a fresh window each time.
+	const phoneFor = (identity: typeof owner) => SimulatedPhone.connect({
+		url: broker.url, identity, credentials: broker.phone, outDir: join(folder, "phone"), onEvent: (event) => received.push(event), onWarning: (message) => { if (/refused/.test(message)) rejected++; },
+	});
+	const configuration = { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test", faceDetection: false, burst: { preRollFrames: 5, frames: 10 } };
+	const start = (flash: string, log: string[], env?: Record<string, string>) => {
+		const statuses: DeviceStatus[] = [];
+		const device = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash), configuration, onLog: (line) => log.push(line), ...(env ? { env } : {}) });
+		device.setScene(loadScene(defaultScene));
+		device.on("status", (status: DeviceStatus) => statuses.push(status));
+		return { device, statuses };
+	};
+	try {
+		const base = join(folder, "base.bin");
+		const first = start(base, []);
+		await waitFor("boot", () => first.statuses.find((status) => status.state !== "booting"), 60000);
+		rememberDevice(owner, await pairOwner(first.device, base, owner));
+		await waitFor("online", () => first.statuses.find((status) => status.state === "online"), 60000);
+		await first.device.powerOff();
+		const paired = structuredClone(owner);
+		let cuts = 0;
+		let clipsQueued = 0;
+		for (let cut = Number(process.env.DOORWARD_TEST_FIRST_CUT ?? 1); ; cut += 4) {
+			const flash = join(folder, `cut-${cut}.bin`);
+			copyFileSync(base, flash);
+			copyFileSync(`${base}.efuse`, `${flash}.efuse`);
+			await broker.stop(); // offline: what the ring makes stays in the outbox
+			const log: string[] = [];
+			const cutting = start(flash, log, { DOORWARD_FLASH_CUT_AFTER: String(cut) });
+			let gone = false;
+			void cutting.device.exited.then(() => { gone = true; });
+			const queued = () => log.filter((line) => /ring event [0-9a-f]{32} seq \d+: .* queued/.test(line)).map((line) => /ring event ([0-9a-f]{32})/.exec(line)![1]);
+			await waitFor("boot, or the cut", () => (gone || cutting.statuses.some((status) => status.state !== "booting")) ? true : undefined, 60000);
+			if (!gone) {
+				await new Promise((resolve) => setTimeout(resolve, 1500)); // the pre-roll fills
+				cutting.device.press();
+				await waitFor("the cut, or both events queued", () => (gone || (queued().length >= 2)) ? true : undefined, 30000);
+			}
+			const wasCut = log.some((line) => line.includes("power cut"));
+			const before = queued();
+			if (before.length >= 2)
+				clipsQueued++;
+			await cutting.device.powerOff();
+			await broker.restart();
+			if (!wasCut)
+				break;
+			cuts++;
+			const phone = await phoneFor(structuredClone(paired));
+			const afterLog: string[] = [];
+			const after = start(flash, afterLog);
+			try {
+				await waitFor(`cut ${cut}: the ${before.length} queued events at the phone`, () => before.every((id) => received.some((event) => event.eventId === id)) ? true : undefined, 30000)
+					.catch((error: Error) => { throw new Error(`${error.message}\nbefore the cut:\n${log.join("\n")}\nafter:\n${afterLog.join("\n")}`); });
+			}
+			finally {
+				await after.device.powerOff();
+				await phone.close();
+			}
+		}
+		assert.ok(cuts >= 10, `${cuts} cuts`);
+		assert.equal(rejected, 0, "nothing refused");
+		assert.ok(received.some((event) => event.metadata.notification === true), "notifications queued before a cut came through it");
+		assert.ok(clipsQueued > 0, "the sweep went past the clip's storage");
+	}
+	finally {
+		await broker.close();
+	}
 });

@@ -37,25 +37,47 @@ function assertOneLineError(result: { code: number | null; stderr: string }, pat
 	assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
 }
 
-test("sim --events 2 --json: each event carries the scene's frames, byte for byte", async () => {
+test("sim --events 3 --json: the ring's notification first, with a snapshot; the clips carry the scene's frames byte for byte, the ring's from before the press", { timeout: 240000 }, async () => {
 	const out = mkdtempSync(join(tmpdir(), "doorward-sim-"));
-	const result = await doorward(["sim", "--events", "2", "--json", "--out", out]);
+	// The default scene, played once (its period is longer than the run): motion at 0.5 s, a ring at 3 s.
+	const scene = join(out, "scene");
+	cpSync(defaultScene, scene, { recursive: true });
+	const json = JSON.parse(readFileSync(join(scene, "scene.json"), "utf8"));
+	writeFileSync(join(scene, "scene.json"), JSON.stringify({ ...json, period: 600000 }));
+	const result = await doorward(["sim", "--events", "3", "--json", "--out", out, "--scene", scene, "--timeout", "200"], projectRoot, 230000);
 	assert.equal(result.code, 0, result.stderr);
 	const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
-	assert.equal(events.length, 2);
+	assert.equal(events.length, 3);
 	const sceneFrames = readdirSync(join(defaultScene, "frames")).sort().map((name) => readFileSync(join(defaultScene, "frames", name)));
-	// The default scene's visitor has a face (tools/scenes/default): the motion event becomes a face event.
-	assert.deepEqual(events.map((event) => event.kind), ["face", "ring"]);
+	const isSceneFrame = (bytes: Buffer) => sceneFrames.some((frame) => frame.equals(bytes));
 	for (const event of events) {
 		assert.match(event.topic, /^dw\/[0-9a-f]{32}\/ev$/);
 		assert.match(event.eventId, /^[0-9a-f]{32}$/);
-		assert.ok(event.bytes > 0);
-		assert.equal(event.frames.length, 4);
-		event.frames.forEach((file: string, index: number) => assert.ok(readFileSync(file).equals(sceneFrames[index]), `${file} is scene frame ${index}`));
 		assert.ok(readFileSync(event.envelope).length === event.bytes);
-		assert.equal(event.faces.status, "found", `${event.kind}: ${JSON.stringify(event.faces)}`);
+		assert.equal(typeof event.notification, "boolean");
+		assert.ok(Number.isInteger(event.pressedAt) && Number.isInteger(event.openedAt) && (event.openedAt >= event.pressedAt), JSON.stringify(event));
 	}
-	assert.equal(events[1].seq, events[0].seq + 1);
+	// The scene: motion at 0.5 s, a ring at 3 s. The ring's notification comes first: it waits for no clip.
+	const [notification, motion, ring] = events;
+	assert.deepEqual([notification.kind, notification.notification, notification.frames.length], ["ring", true, 0]);
+	assert.ok(isSceneFrame(readFileSync(notification.snapshot)), "the snapshot is a scene frame");
+	assert.equal(notification.bytes, 93 + 88 + 64 + 15944, "a notification's one size");
+	assert.ok(["motion", "face"].includes(motion.kind) && !motion.notification && (motion.follows === undefined));
+	assert.deepEqual([ring.kind, ring.notification, ring.follows, ring.pressedAt], ["ring", false, notification.eventId, notification.pressedAt]);
+	for (const clip of [motion, ring]) {
+		assert.ok(clip.frames.length > 20, `${clip.frames.length} frames`);
+		clip.frames.forEach((file: string) => assert.ok(isSceneFrame(readFileSync(file)), `${file} is a scene frame`));
+		const { metadata } = JSON.parse(readFileSync(join(clip.envelope, "..", "event.json"), "utf8"));
+		assert.equal(metadata.frameTimes.length, clip.frames.length);
+		assert.deepEqual([...metadata.frameTimes].sort((a: number, b: number) => a - b), metadata.frameTimes, "in capture order");
+	}
+	// The ring's clip holds the pre-roll: frames captured before the press (2 s at 5 fps by default), then those after.
+	const { metadata } = JSON.parse(readFileSync(join(ring.envelope, "..", "event.json"), "utf8"));
+	const before = metadata.frameTimes.filter((time: number) => time < ring.pressedAt).length;
+	// (A frame that came between the world's press and the firmware's handling of it counts as after.)
+	assert.ok((before >= 8) && (before <= 10), `${before} frames from before the press`);
+	assert.ok([20, 21].includes(metadata.frameTimes.length - before), "4 s at 5 fps after it");
+	assert.equal(metadata.follows, notification.eventId);
 });
 
 test("a missing scene is a one-line error naming the file", async () => {

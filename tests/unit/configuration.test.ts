@@ -8,7 +8,7 @@ test("a minimal configuration gets the documented defaults", () => {
 	const configuration = parseConfiguration(encode({ broker: { address: "10.0.0.2", port: 8883 }, model: "dw-1" }));
 	assert.equal(configuration.broker.port, 8883);
 	assert.equal(configuration.broker.username, undefined);
-	assert.deepEqual(configuration.burst, { frames: 4, timeoutMs: 5000, width: 320, height: 240 });
+	assert.deepEqual(configuration.burst, { frames: 20, preRollFrames: 10, fps: 5, timeoutMs: 8000, width: 320, height: 240 });
 	assert.equal(configuration.keepAliveSeconds, 30);
 	assert.equal(configuration.faceDetection, true, "face detection on unless turned off");
 	assert.deepEqual(configuration.privacyZones, []);
@@ -24,6 +24,8 @@ test("each bad field is refused by name", () => {
 		[{ ...good, broker: { address: "h", port: 1, username: "u" } }, /broker\.password is required/],
 		[{ ...good, model: "x\ny" }, /model is invalid/],
 		[{ ...good, burst: { frames: 0 } }, /burst\.frames is invalid/],
+		[{ ...good, burst: { preRollFrames: -1 } }, /burst\.preRollFrames is invalid/],
+		[{ ...good, burst: { fps: 0 } }, /burst\.fps is invalid/],
 		[{ ...good, keepAliveSeconds: 1 }, /keepAliveSeconds is invalid/],
 		[{ ...good, faceDetection: "yes" }, /faceDetection is invalid/],
 		[{ ...good, privacyZones: {} }, /privacyZones: must be an array/],

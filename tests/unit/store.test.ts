@@ -259,12 +259,12 @@ function event(kind: "ring" | "motion", id: number): OutboundEvent {
 
 test("the outbox drops the oldest motion for a newer event and never a ring", () => {
 	const outbox = new MemoryOutbox(3);
-	assert.equal(outbox.put(event("ring", 1)), undefined);
-	assert.equal(outbox.put(event("motion", 2)), undefined);
-	assert.equal(outbox.put(event("motion", 3)), undefined);
-	assert.equal(outbox.put(event("ring", 4))?.eventId, "2");
-	assert.equal(outbox.put(event("motion", 5))?.eventId, "3");
-	assert.equal(outbox.put(event("ring", 6))?.eventId, "5");
+	assert.deepEqual(outbox.put(event("ring", 1)), []);
+	assert.deepEqual(outbox.put(event("motion", 2)), []);
+	assert.deepEqual(outbox.put(event("motion", 3)), []);
+	assert.equal(outbox.put(event("ring", 4))[0]?.eventId, "2");
+	assert.equal(outbox.put(event("motion", 5))[0]?.eventId, "3");
+	assert.equal(outbox.put(event("ring", 6))[0]?.eventId, "5");
 	assert.throws(() => outbox.put(event("ring", 7)), /full of rings/);
 	assert.deepEqual([outbox.peek()?.eventId, outbox.length], ["1", 3]);
 	assert.equal(outbox.remove("1"), true);

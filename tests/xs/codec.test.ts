@@ -81,3 +81,20 @@ test("an event with pictures is the same length with or without a face: fixed-si
 	broken[4 + 5 + metadataRecordBytes + 5 + 4 + thumbnail.length] = 1;
 	throws(() => decodeClip(broken), /malformed thumbnail record/);
 });
+
+test("a ring's notification has one length, with a snapshot or without, and reads back", () => {
+	const snapshot = new Uint8Array(5000).fill(7);
+	snapshot[0] = 0xFF;
+	const base: ClipMetadata = { width: 320, height: 240, format: "jpeg", frameCount: 0, startedAt: 1, kind: "ring", notification: true, triggeredAt: 2, snapshotAt: 1 };
+	const withSnapshot = concat(encodeClipParts({ metadata: base, frames: [], snapshot }));
+	const without = concat(encodeClipParts({ metadata: { ...base, width: 0, height: 0, snapshotError: "no snapshot: camera: no frame within 1000 ms" }, frames: [] }));
+	equal(withSnapshot.length, without.length, "same length");
+	equal(withSnapshot.length + paddingRecord(withSnapshot.length).length, 15872, "padded to the notification's one size");
+	const decoded = decodeClip(concat([withSnapshot, paddingRecord(withSnapshot.length)]));
+	bytesEqual(decoded.snapshot!, snapshot, "the snapshot");
+	equal(decoded.metadata.notification, true, "a notification");
+	equal(decodeClip(concat([without, paddingRecord(without.length)])).snapshot, undefined, "no snapshot");
+	throws(() => encodeClipParts({ metadata: { ...base, frameCount: 1 }, frames: [snapshot], snapshot }), /no frames or face report/);
+	throws(() => encodeClipParts({ metadata: base, frames: [], snapshot: new Uint8Array(14333) }), /does not fit its record/);
+	throws(() => encodeClipParts({ metadata: { ...base, notification: undefined, faces: undefined }, frames: [], snapshot }), /a snapshot outside a notification/);
+});

@@ -157,7 +157,7 @@ export async function open(phoneFile: string, event: string, out: string | undef
 }
 
 /** Writes an opened event's pictures and event.json into `folder`; returns the pictures' paths. */
-export function saveOpenedEvent(folder: string, opened: OpenedEvent, extra: Record<string, unknown> = {}): { frames: string[]; thumbnail?: string } {
+export function saveOpenedEvent(folder: string, opened: OpenedEvent, extra: Record<string, unknown> = {}): { frames: string[]; thumbnail?: string; snapshot?: string } {
 	mkdirSync(folder, { recursive: true });
 	const frames = opened.frames.map((frame, index) => {
 		const file = join(folder, `frame-${String(index).padStart(3, "0")}.jpg`);
@@ -167,7 +167,10 @@ export function saveOpenedEvent(folder: string, opened: OpenedEvent, extra: Reco
 	const thumbnail = opened.thumbnail ? join(folder, "face.jpg") : undefined;
 	if (thumbnail)
 		writeFileSync(thumbnail, opened.thumbnail!);
+	const snapshot = opened.snapshot ? join(folder, "snapshot.jpg") : undefined;
+	if (snapshot)
+		writeFileSync(snapshot, opened.snapshot!);
 	const { header } = opened;
 	writeFileSync(join(folder, "event.json"), `${JSON.stringify({ ...extra, header: { deviceId: header.deviceId, eventId: header.eventId, seq: header.seq, time: header.time }, metadata: opened.metadata }, null, "\t")}\n`);
-	return { frames, ...(thumbnail ? { thumbnail } : {}) };
+	return { frames, ...(thumbnail ? { thumbnail } : {}), ...(snapshot ? { snapshot } : {}) };
 }

@@ -46,6 +46,9 @@ export const THUMBNAIL_BYTES = 8192;
 export const KINDS = Object.freeze(["ring", "motion", "face", "update", "audit"] as const);
 /** The kinds of events without pictures: an update's outcome, an audit entry (docs/protocol/audit.md). */
 export const KINDS_WITHOUT_PICTURES: readonly string[] = Object.freeze(["update", "audit"]);
+/** The fixed record bodies of a ring's notification. */
+export const NOTIFICATION_METADATA_BYTES = 1024;
+export const SNAPSHOT_BYTES = 14336;
 
 export interface EnvelopeHeader {
 	version: number;
@@ -66,6 +69,8 @@ export interface OpenedEvent {
 	frames: Uint8Array[];
 	/** The face thumbnail (JPEG), when the device found a face and made one. */
 	thumbnail?: Uint8Array;
+	/** A notification's snapshot (JPEG), when it has one. */
+	snapshot?: Uint8Array;
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -325,6 +330,7 @@ function duplicateName(json: string): string | undefined {
 }
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+const isEventId = (value: unknown) => (typeof value === "string") && /^[0-9a-f]{32}$/.test(value);
 
 /** The metadata record's body: UTF-8, a JSON object, no repeated name, the fields the specification requires. */
 function parseMetadata(body: Uint8Array): Record<string, unknown> {
@@ -357,6 +363,26 @@ function parseMetadata(body: Uint8Array): Record<string, unknown> {
 		if ((typeof faces !== "object") || (faces === null) || !["found", "none", "unavailable"].includes(faces.status as string) || !Array.isArray(faces.faces))
 			throw new EnvelopeError("clip: the metadata's face report is malformed");
 	}
+	if ((fields.notification !== undefined) && (fields.notification !== true))
+		throw new EnvelopeError("clip: the metadata's notification is not true");
+	if ((fields.triggeredAt !== undefined) && !isCount(fields.triggeredAt))
+		throw new EnvelopeError("clip: the metadata's triggeredAt is malformed");
+	if ((fields.frameTimes !== undefined) && (!Array.isArray(fields.frameTimes) || (fields.frameTimes.length !== fields.frameCount) || !fields.frameTimes.every(isCount)))
+		throw new EnvelopeError("clip: the metadata's frameTimes is not one time per frame");
+	// A device names the notification on every ring's clip; a phone shows a ring's clip without one on its own.
+	const ringClip = (fields.kind === "ring") && (fields.notification === undefined) && (fields.faces !== undefined);
+	if (!ringClip && (fields.follows !== undefined))
+		throw new EnvelopeError("clip: follows outside a ring's clip");
+	if ((fields.follows !== undefined) && !isEventId(fields.follows))
+		throw new EnvelopeError("clip: the metadata's follows is not an event id");
+	if (fields.notification) {
+		if ((fields.kind !== "ring") || (fields.faces !== undefined) || (fields.frameCount !== 0))
+			throw new EnvelopeError("clip: a notification that is not a ring with frameCount 0 and no face report");
+		if ((fields.snapshotError !== undefined) && (typeof fields.snapshotError !== "string"))
+			throw new EnvelopeError("clip: the metadata's snapshotError is not a string");
+	}
+	else if ((fields.snapshotError !== undefined) || (fields.snapshotAt !== undefined))
+		throw new EnvelopeError("clip: snapshot fields outside a notification");
 	return fields;
 }
 
@@ -364,12 +390,15 @@ function parseMetadata(body: Uint8Array): Record<string, unknown> {
  * The clip (DWC1), with every rule of the specification: records in their
  * order, the fixed sizes of an event with pictures, and the padding.
  */
-export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>; frames: Uint8Array[]; thumbnail?: Uint8Array } {
+export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>; frames: Uint8Array[]; thumbnail?: Uint8Array; snapshot?: Uint8Array } {
 	if ((clip.length < 4) || (Buffer.from(clip.subarray(0, 4)).toString("latin1") !== "DWC1"))
 		throw new EnvelopeError("the decrypted clip is not DWC1");
 	const view = new DataView(clip.buffer, clip.byteOffset, clip.byteLength);
 	let metadata: Record<string, unknown> | undefined;
 	let pictures = false;
+	let notification = false;
+	let snapshotSeen = false;
+	let snapshot: Uint8Array | undefined;
 	let thumbnail: Uint8Array | undefined;
 	let thumbnailSeen = false;
 	let padded = false;
@@ -388,13 +417,32 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 			if (length > METADATA_BYTES)
 				throw new EnvelopeError(`clip: metadata of ${length} bytes; at most ${METADATA_BYTES}`);
 			metadata = parseMetadata(body);
+			notification = metadata.notification === true;
 			pictures = metadata.faces !== undefined;
-			if (pictures === KINDS_WITHOUT_PICTURES.includes(metadata.kind as string))
+			if (!notification && (pictures === KINDS_WITHOUT_PICTURES.includes(metadata.kind as string)))
 				throw new EnvelopeError(pictures ? `clip: an ${String(metadata.kind)} event with a face report` : `clip: a ${String(metadata.kind)} event without a face report`);
 			if ((metadata.kind === "audit") && !/^([0-9a-f]{2})+$/.test(String((metadata.details as Record<string, unknown> | undefined)?.entry ?? "")))
 				throw new EnvelopeError("clip: an audit event without its entry in hex");
 			if (pictures && (length !== METADATA_BYTES))
 				throw new EnvelopeError(`clip: metadata of ${length} bytes in an event with pictures; exactly ${METADATA_BYTES}`);
+			if (notification && (length !== NOTIFICATION_METADATA_BYTES))
+				throw new EnvelopeError(`clip: metadata of ${length} bytes in a notification; exactly ${NOTIFICATION_METADATA_BYTES}`);
+		}
+		else if (notification && !snapshotSeen) {
+			if (type !== 4)
+				throw new EnvelopeError("clip: a notification without a snapshot record after its metadata");
+			snapshotSeen = true;
+			if (length !== SNAPSHOT_BYTES)
+				throw new EnvelopeError(`clip: a snapshot record of ${length} bytes; exactly ${SNAPSHOT_BYTES}`);
+			const jpegLength = new DataView(body.buffer, body.byteOffset, 4).getUint32(0);
+			if (jpegLength > SNAPSHOT_BYTES - 4)
+				throw new EnvelopeError(`clip: a snapshot JPEG length of ${jpegLength} bytes does not fit its record`);
+			if (!body.subarray(4 + jpegLength).every((byte) => byte === 0))
+				throw new EnvelopeError("clip: the snapshot record's padding is not zero");
+			if ((jpegLength === 0) !== (typeof metadata.snapshotError === "string"))
+				throw new EnvelopeError(jpegLength ? "clip: a snapshot, and a snapshotError" : "clip: no snapshot, and no snapshotError to say why");
+			if (jpegLength)
+				snapshot = body.subarray(4, 4 + jpegLength);
 		}
 		else if (pictures && !thumbnailSeen) {
 			if (type !== 3)
@@ -432,6 +480,8 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 			throw new EnvelopeError("clip: a second metadata record");
 		else if (type === 3)
 			throw new EnvelopeError(pictures ? "clip: a second thumbnail record" : "clip: a thumbnail record without a face report");
+		else if (type === 4)
+			throw new EnvelopeError(notification ? "clip: a second snapshot record" : "clip: a snapshot record outside a notification");
 		else if (type < 128)
 			throw new EnvelopeError(`clip: record type ${type} is reserved`);
 		// Types 128 to 255 are extensions: a phone that does not know one skips it.
@@ -441,11 +491,13 @@ export function parseClip(clip: Uint8Array): { metadata: Record<string, unknown>
 		throw new EnvelopeError("clip: the metadata is missing");
 	if (pictures && !thumbnailSeen)
 		throw new EnvelopeError("clip: a face report without a thumbnail record after it");
+	if (notification && !snapshotSeen)
+		throw new EnvelopeError("clip: a notification without a snapshot record after its metadata");
 	if (!padded)
 		throw new EnvelopeError("clip: the padding record is missing");
 	if (metadata.frameCount !== frames.length)
 		throw new EnvelopeError(`clip: frameCount ${String(metadata.frameCount)}, but ${frames.length} frames`);
-	return { metadata, frames, ...(thumbnail ? { thumbnail } : {}) };
+	return { metadata, frames, ...(thumbnail ? { thumbnail } : {}), ...(snapshot ? { snapshot } : {}) };
 }
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
@@ -503,7 +555,10 @@ async function openChecked(envelope: Uint8Array, phone: PhoneKeys, deviceSigning
 		clipKey.fill(0);
 	}
 	try {
-		return { header, ...parseClip(clip) };
+		const parsed = parseClip(clip);
+		if (parsed.metadata.follows === header.eventId)
+			throw new EnvelopeError("clip: an event that follows itself");
+		return { header, ...parsed };
 	}
 	catch (error) {
 		clip.fill(0); // refused: nothing of it stays in memory longer than needed

@@ -45,13 +45,20 @@ function chunkRows(start: number, body: Uint8Array): string[] {
 	return rows;
 }
 
+/** The event id of the notification the example's clip follows. */
+export const exampleNotificationId = "fedcba9876543210fedcba9876543210";
+
 /**
- * The example's metadata. An event with pictures always carries a face
- * report, so its metadata and thumbnail records have their fixed sizes.
+ * The example's metadata: a ring's clip, so it names its notification
+ * (`follows`). An event with pictures always carries a face report, so its
+ * metadata and thumbnail records have their fixed sizes.
  */
 export function exampleMetadata(): Record<string, unknown> {
 	const faces = { status: "none", model: "face_detection_full_range_int8.tflite", zones: "5c5424f4ed5f64f54c4ded73ea5145c4c5981669132cbb7ac13f5f7987e6bfd7", faces: [] };
-	return { width: 8, height: 8, format: "jpeg", frameCount: 1, startedAt: exampleInputs.time - 250, kind: "ring", faces };
+	return {
+		width: 8, height: 8, format: "jpeg", frameCount: 1, startedAt: exampleInputs.time - 250, frameTimes: [exampleInputs.time - 250],
+		kind: "ring", triggeredAt: exampleInputs.time - 100, follows: exampleNotificationId, faces,
+	};
 }
 
 const wrap = (hex: string, width = 64) => hex.match(new RegExp(`.{1,${width}}`, "g"))!.join("\n");
@@ -122,7 +129,7 @@ export async function renderExample(): Promise<string> {
 		`| Cobblestone salt (random in use) | \`${inputs.salt}\` |`,
 		`| HPKE ephemeral key: DeriveKeyPair(ikm), ikm (random in use) | \`${inputs.ephemeralIkm}\` |`,
 		"",
-		`The clip: a ring with a face report that found no face, metadata \`${json}\`, and one 8x8 JPEG frame of ${frame.length / 2} bytes:`,
+		`The clip: a ring's clip (the follow-up of notification \`${exampleNotificationId}\`: its frame was taken 150 ms before the press, from the pre-roll) with a face report that found no face, metadata \`${json}\`, and one 8x8 JPEG frame of ${frame.length / 2} bytes:`,
 		"",
 		"```",
 		wrap(frame),

@@ -44,8 +44,12 @@ function matches(expected: Credentials, username: string | undefined, password: 
 const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
 const updateTopic = /^dw\/[0-9a-f]{32}\/up$/;
 
-/** `tap` sees every byte that clients send to the broker, as a capture on the wire would. */
-export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promise<EmbeddedBroker> {
+/**
+ * `tap` sees every byte that clients send to the broker, as a capture on the
+ * wire would; `onPublish` each client's PUBLISH as the broker has it whole
+ * (what `npm run bench:latency` times "at the broker" by).
+ */
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void): Promise<EmbeddedBroker> {
 	const device = credentials("device");
 	const phone = credentials("phone");
 	const release = credentials("release");
@@ -73,6 +77,11 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promis
 			done(allowed ? null : new Error("subscribe not allowed"), subscription);
 		},
 	});
+	if (onPublish)
+		aedes.on("publish", (packet, client) => {
+			if (client)
+				onPublish(packet.topic, packet.payload as Buffer);
+		});
 	const sockets = new Set<Socket>();
 	const server: Server = createServer((socket) => {
 		sockets.add(socket);

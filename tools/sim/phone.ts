@@ -35,6 +35,10 @@ export interface ReceivedEvent {
 	readonly frames: readonly string[];
 	/** The face thumbnail's path, when the event has one. */
 	readonly thumbnail?: string;
+	/** A ring notification's snapshot path, when it has one. */
+	readonly snapshot?: string;
+	/** Wall-clock ms (this process's clock) when the phone had verified and decrypted the event. */
+	readonly openedAt: number;
 	readonly envelope: string;
 	readonly metadata: Record<string, unknown>;
 }
@@ -152,16 +156,17 @@ export class SimulatedPhone {
 			this.#options.onWarning(`phone: event on ${topic} refused: ${(error as Error).message}`);
 			return;
 		}
+		const openedAt = Date.now();
 		const { header, metadata } = opened;
 		this.#seen.add(header.eventId);
 		const folder = join(this.#options.outDir, header.eventId);
 		mkdirSync(folder, { recursive: true });
 		const envelope = join(folder, "event.dwe");
 		writeFileSync(envelope, payload);
-		const { frames, thumbnail } = saveOpenedEvent(folder, opened, { topic });
+		const { frames, thumbnail, snapshot } = saveOpenedEvent(folder, opened, { topic });
 		const received: ReceivedEvent = {
 			topic, bytes: payload.length, eventId: header.eventId, deviceId: header.deviceId, kind: String(metadata.kind ?? "unknown"),
-			seq: header.seq, time: header.time, frames, envelope, metadata, ...(thumbnail ? { thumbnail } : {}),
+			seq: header.seq, time: header.time, frames, envelope, metadata, openedAt, ...(thumbnail ? { thumbnail } : {}), ...(snapshot ? { snapshot } : {}),
 		};
 		if (metadata.kind === "audit")
 			this.#auditEntry(received);

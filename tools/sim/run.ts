@@ -165,13 +165,22 @@ export async function runSim(options: SimOptions): Promise<number> {
 
 	function received(event: ReceivedEvent): void {
 		count++;
+		const { metadata } = event;
+		const triggeredAt = metadata.triggeredAt;
+		const pressedAt = (typeof triggeredAt === "number") ? device.triggerTime(event.kind, triggeredAt) : undefined;
+		const notification = metadata.notification === true;
+		const follows = (typeof metadata.follows === "string") ? metadata.follows : undefined;
 		if (options.json)
 			options.print(JSON.stringify({
 				topic: event.topic, bytes: event.bytes, eventId: event.eventId, kind: event.kind, seq: event.seq, time: event.time, deviceId: event.deviceId,
-				frames: event.frames, envelope: event.envelope, faces: event.metadata.faces, ...(event.thumbnail ? { thumbnail: event.thumbnail } : {}),
+				frames: event.frames, envelope: event.envelope, faces: metadata.faces, ...(event.thumbnail ? { thumbnail: event.thumbnail } : {}),
+				...(pressedAt !== undefined ? { pressedAt } : {}), openedAt: event.openedAt, notification, ...(follows ? { follows } : {}),
+				...(event.snapshot ? { snapshot: event.snapshot } : {}), ...(notification && !event.snapshot ? { snapshotError: String(metadata.snapshotError) } : {}),
 			}));
+		else if (notification)
+			options.say(`phone: ring notification ${event.eventId} (seq ${event.seq}, ${event.snapshot ? "a snapshot" : `no snapshot: ${String(metadata.snapshotError)}`}${pressedAt !== undefined ? `, ${event.openedAt - pressedAt} ms after the press` : ""}) -> ${event.snapshot ?? event.envelope}`);
 		else
-			options.say(`phone: ${event.kind} event ${event.eventId} (seq ${event.seq}, ${event.frames.length} frames, ${describeFaces(event.metadata.faces)}, ${event.bytes} bytes) -> ${event.frames.length ? event.frames[0].replace(/frame-000\.jpg$/, "") : event.envelope}`);
+			options.say(`phone: ${event.kind} event ${event.eventId} (seq ${event.seq}, ${event.frames.length} frames, ${describeFaces(metadata.faces)}, ${event.bytes} bytes${follows ? `, the clip of ${follows}` : ""}) -> ${event.frames.length ? event.frames[0].replace(/frame-000\.jpg$/, "") : event.envelope}`);
 		if (options.events && (count >= options.events))
 			finish(0);
 	}

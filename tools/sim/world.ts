@@ -71,12 +71,16 @@ export class SimulatedDevice extends EventEmitter {
 	#options: DeviceOptions;
 	#scene: Scene | undefined;
 	#camera: { timer: NodeJS.Timeout; next: number } | undefined;
+	/** Whether the firmware has the camera on: it runs all the time with a pre-roll, before there is a scene too. */
+	#cameraOn = false;
 	#exited: Promise<number | null>;
 	#poweredOff = false;
 	#link: { notify(fragment: Uint8Array): void; closed(): void } | undefined;
 	#connections = 0;
 	#linkHandle = -1;
 	framesSent = 0;
+	/** The world's wall clock (ms) at each press and PIR trigger, oldest first: the --json `pressedAt`. */
+	readonly triggers: { readonly kind: "ring" | "motion"; readonly at: number }[] = [];
 	/** Resets so far (restarts into an update, rollbacks). */
 	resets = 0;
 
@@ -114,6 +118,7 @@ export class SimulatedDevice extends EventEmitter {
 			}
 		});
 		child.on("exit", (code, signal) => {
+			this.#cameraOn = false;
 			this.#stopCamera();
 			if (pending)
 				options.onLog?.(pending);
@@ -133,18 +138,45 @@ export class SimulatedDevice extends EventEmitter {
 		return this.#exited;
 	}
 
-	/** The scene the camera sees from now on. */
+	/** The scene the camera sees from now on (at once, if the firmware has the camera on). */
 	setScene(scene: Scene): void {
 		this.#scene = scene;
+		if (this.#cameraOn) {
+			this.#stopCamera();
+			this.#startCamera();
+		}
 	}
 
 	press(): void {
+		this.#remember("ring");
 		this.#send(ToDevice.Button, Buffer.of(1));
 		this.#send(ToDevice.Button, Buffer.of(0));
 	}
 
 	motion(): void {
+		this.#remember("motion");
 		this.#send(ToDevice.Motion, Buffer.of(1));
+	}
+
+	#remember(kind: "ring" | "motion"): void {
+		this.triggers.push({ kind, at: Date.now() });
+		if (this.triggers.length > 1000)
+			this.triggers.shift();
+	}
+
+	/**
+	 * The world's time of the trigger an event reports (its sealed
+	 * `triggeredAt`, the device's clock, which in the simulator is this
+	 * process's): the last trigger of its kind at or before it.
+	 */
+	triggerTime(kind: string, triggeredAt: number): number | undefined {
+		const wanted = (kind === "ring") ? "ring" : "motion";
+		for (let i = this.triggers.length - 1; i >= 0; i--) {
+			const trigger = this.triggers[i];
+			if ((trigger.kind === wanted) && (trigger.at <= triggeredAt))
+				return trigger.at;
+		}
+		return undefined;
 	}
 
 	/**
@@ -286,7 +318,8 @@ export class SimulatedDevice extends EventEmitter {
 			break;
 		}
 		case ToWorld.Camera:
-			if (payload[0])
+			this.#cameraOn = payload[0] !== 0;
+			if (this.#cameraOn)
 				this.#startCamera();
 			else
 				this.#stopCamera();
