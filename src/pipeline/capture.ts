@@ -135,13 +135,21 @@ export default class Capture {
 	/**
 	 * The clip of a trigger: the pre-roll's frames (those taken at most
 	 * preRollFrames intervals before `triggeredAt`), then `frames` more.
+	 * Every clip holds preRollFrames + frames frames: when the ring holds
+	 * fewer (the camera has just started), the shortfall is recorded after
+	 * the trigger, so that a clip's length says nothing of how long the
+	 * camera had been running (nor of anything that depends on timing, such
+	 * as whether a detection was running).
 	 */
 	clip(frames: number, timeoutMs: number, triggeredAt: number): Promise<Burst> {
 		return new Promise((resolve) => {
-			const oldest = triggeredAt - ((this.#options.preRollFrames + 1) * this.#interval);
+			const { preRollFrames } = this.#options;
+			const oldest = triggeredAt - ((preRollFrames + 1) * this.#interval);
 			const preRoll = this.#ring.filter((frame) => frame.at >= oldest);
 			const before = preRoll.length;
-			const recording: Recording = { wanted: preRoll.length + frames, frames: preRoll, startedAt: preRoll.length ? preRoll[0].at : now(), resolve, timer: undefined };
+			const after = frames + (preRollFrames - before);
+			timeoutMs += (after - frames) * this.#interval;
+			const recording: Recording = { wanted: preRollFrames + frames, frames: preRoll, startedAt: preRoll.length ? preRoll[0].at : now(), resolve, timer: undefined };
 			this.#recordings.push(recording);
 			const unavailable = this.#open() ?? this.#run();
 			if (unavailable) {
@@ -150,7 +158,7 @@ export default class Capture {
 			}
 			recording.timer = Timer.set(() => {
 				recording.timer = undefined;
-				this.#finish(recording, `timeout: ${recording.frames.length - before} of ${frames} frames after the trigger in ${timeoutMs} ms`);
+				this.#finish(recording, `timeout: ${recording.frames.length - before} of ${after} frames after the trigger in ${timeoutMs} ms`);
 			}, timeoutMs);
 		});
 	}

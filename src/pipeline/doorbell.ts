@@ -116,7 +116,8 @@ export default class Doorbell {
 			const { metadata, snapshot } = notificationClip(triggeredAt, captured);
 			if (metadata.snapshotError)
 				log.warn(`ring notification ${eventId}: ${metadata.snapshotError}`);
-			this.#store("ring", metadata, [], { eventId, ...(snapshot ? { snapshot } : {}) });
+			// Like every event, it says whether the device's clock was set when it was sealed.
+			this.#store("ring", withClock(metadata), [], { eventId, ...(snapshot ? { snapshot } : {}) });
 		}
 		catch (error) {
 			log.error(`ring notification failed: ${(error as Error).message}`);

@@ -127,7 +127,7 @@ test("whether a face was seen does not show in the sealed event's length", { ski
 	assert.equal(a.kind, "face");
 	assert.equal(b.faces.status, "unavailable");
 	assert.equal(b.thumbnail, undefined);
-	assert.equal(readFileSync(a.envelope).length, readFileSync(b.envelope).length, "envelope lengths");
+	assert.equal(readFileSync(a.envelope).length, readFileSync(b.envelope).length, `envelope lengths (${a.frames.length} and ${b.frames.length} frames)`);
 });
 
 test("a privacy zone over the whole frame blanks it before detection and before the clip", { skip }, async () => {

@@ -58,6 +58,8 @@ export interface DeviceOptions {
 
 /** The host's exit code for a device reset: the world powers it up again. */
 export const resetExitCode = 75;
+/** How far the device's SNTP-set clock may run behind this process's (see triggerTime). */
+const clockSkewMs = 250;
 
 export interface UpdateReport {
 	readonly outcome: string;
@@ -166,14 +168,18 @@ export class SimulatedDevice extends EventEmitter {
 
 	/**
 	 * The world's time of the trigger an event reports (its sealed
-	 * `triggeredAt`, the device's clock, which in the simulator is this
-	 * process's): the last trigger of its kind at or before it.
+	 * `triggeredAt`, in the device's clock): the last trigger of its kind at
+	 * or before it. The device's clock is set by the world's SNTP answer, so
+	 * it runs a few ms behind this process's (the answer's trip through the
+	 * bridge), as a real device's runs behind its server by the network's
+	 * delay: a trigger up to `clockSkewMs` after the reported time is still
+	 * the one reported.
 	 */
 	triggerTime(kind: string, triggeredAt: number): number | undefined {
 		const wanted = (kind === "ring") ? "ring" : "motion";
 		for (let i = this.triggers.length - 1; i >= 0; i--) {
 			const trigger = this.triggers[i];
-			if ((trigger.kind === wanted) && (trigger.at <= triggeredAt))
+			if ((trigger.kind === wanted) && (trigger.at <= triggeredAt + clockSkewMs))
 				return trigger.at;
 		}
 		return undefined;
