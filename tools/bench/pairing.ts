@@ -2,7 +2,7 @@
  * `npm run bench:pairing`: what onboarding costs, on XS against
  * @noble/curves on Node, in the same run on the same machine.
  *
- * - The device's side of SPAKE2+ (src/onboarding/spake2plus.ts: three
+ * - The device's side of SPAKE2+ (src/onboarding/spake2plus.ts: its
  *   native P-256 multiplications, the transcript and key schedule on XS)
  *   against the same verifier equations on @noble/curves (pure JavaScript,
  *   JIT-compiled).
@@ -65,14 +65,16 @@ async function main(): Promise<void> {
 		}
 		const [a, b, c, d] = [stats(xsRespond), stats(nodeRespond), stats(xsPbkdf), stats(nodePbkdf)];
 		const lines = [
-			`SPAKE2+ verifier respond (3 P-256 multiplications + key schedule), XS host (Mbed TLS ECP): ${show(a)}`,
+			`SPAKE2+ verifier respond (its P-256 multiplications + key schedule), XS host (Mbed TLS ECP): ${show(a)}`,
 			`SPAKE2+ verifier equations, @noble/curves on Node: ${show(b)}; ratio XS / noble ${(a.median / b.median).toFixed(2)}x`,
 			`PBKDF2-HMAC-SHA256 x ${iterations}, 80 bytes (the verifier, at provisioning), XS host: ${show(c)}`,
 			`PBKDF2-HMAC-SHA256 x ${iterations}, 80 bytes, @noble/hashes on Node: ${show(d)}; ratio XS / noble ${(c.median / d.median).toFixed(2)}x`,
-			"ESP32-S3 projection, not a measurement (docs/protocol/onboarding.md): a variable-base scalar multiplication in ESP-IDF's",
-			"  Mbed TLS with its MPI acceleration is reported at 'like 100 ms or so' (for Curve25519; esp32.io topic 23830, 'RSA peripheral",
-			"  50% slower on ESP32-S3/C3 than S2?', 2021), so respond's three P-256 multiplications (two of them double) project to",
-			"  0.3-0.5 s per attempt, once per pairing. PBKDF2 is 30000 native HMAC calls from an XS loop: "
+			"ESP32-S3 projection, not a measurement (docs/protocol/onboarding.md): the one published P-256 figure for the S3 we found is",
+			"  wolfSSL 5.5.4's benchmark on ESP-IDF v5.0 at 160 MHz (gojimmypi/wolfssl, IDE/Espressif/ESP-IDF/examples/wolfssl_benchmark/logs/",
+			"  wolfssl_benchmark_IDF_v5_ESP32S3.txt, 2023): ECDHE SECP256R1 agree 268.5 ms, key gen 269 ms (the same log gives Ed25519 sign",
+			"  11.95 ms, the figure DEVELOPERS.md uses). respond is about five variable-base multiplications (y*G + w0*N, X - w0*M, y*(..), y*L),",
+			`  so ${(5 * 268.5 / 1000).toFixed(1)} s per attempt at 160 MHz, ${(5 * 268.5 * 160 / 240 / 1000).toFixed(1)} s at 240 MHz, with Mbed TLS's ECP in place of wolfSSL's (same class of`,
+			"  generic C; Mbed TLS's fixed-base comb makes y*G cheaper): once per pairing, under the window's attempt limit. PBKDF2 is 30000 native HMAC calls from an XS loop: "
 				+ `${(c.median / 30).toFixed(1)} us per call here; at 10-30x that on the device, ${(c.median * 10 / 1000).toFixed(0)}-${(c.median * 30 / 1000).toFixed(0)} s, once per device at the factory.`,
 		];
 		for (const line of lines)
