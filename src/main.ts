@@ -49,6 +49,8 @@ import { installFactoryRoot, onOutcome, selfTest, serveUpdates, trustedRoot, upd
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 import { RequestService, requestTopic } from "requests/service";
+import { removalHandler } from "requests/removal";
+import { cancelInvitationBy, invitationHandler } from "onboarding/invitation";
 import { storedRequestFloor, storeRequestFloor } from "onboarding/setup-code";
 
 /** The data partition in the board's partitions.csv. */
@@ -240,8 +242,9 @@ async function boot(): Promise<void> {
 	}));
 	// Onboarding needs the keys, not the configuration: a device can be set up in its box.
 	const onboarding = serveOnboarding({
-		identity, keys, now,
-		admit: (agreementKey, name, time, signingKey) => admitPhone(audit, agreementKey, name, time, { role: "owner", by: "setup code" }, signingKey),
+		identity, keys, now, clockSet: clockSynced,
+		admit: (agreementKey, name, time, signingKey, invitation) => admitPhone(audit, agreementKey, name, time,
+			invitation ? { role: "member", by: "invitation", invitedBy: invitation.by } : { role: "owner", by: "setup code" }, signingKey),
 		onAdmitted: (phones) => (recipients = phones),
 		audit: (entry, apply) => {
 			// The window every boot of an unowned device opens is no one's action, and recording it would write
@@ -263,6 +266,12 @@ async function boot(): Promise<void> {
 		storeFloor: storeRequestFloor,
 		log: (level, line) => log[level](line),
 	});
+	requests.register(removalHandler(audit, (phones, removed) => {
+		recipients = phones;
+		if (cancelInvitationBy(removed))
+			log.info(`onboarding: the invitation of removed phone ${removed} is cancelled`);
+	}));
+	requests.register(invitationHandler(audit, now, (line) => log.info(line)));
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);

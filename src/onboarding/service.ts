@@ -12,6 +12,7 @@ import { CommissioningWindow, maxFailures } from "onboarding/window";
 import { OnboardingExchange } from "onboarding/exchange";
 import type { JoinOutcome } from "onboarding/exchange";
 import { storeNetwork, storedNetwork } from "onboarding/wifi";
+import type { Invitation } from "onboarding/invitation";
 
 /**
  * The changes onboarding makes besides admissions, for the audit log
@@ -27,8 +28,9 @@ export interface OnboardingOptions {
 	readonly identity: Identity;
 	readonly keys: DeviceKeys;
 	now(): number;
-	/** Admits the owner: its audit entry first, then the keystore write (see OnboardingDevice). */
-	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array): PairedPhone[];
+	clockSet(): boolean;
+	/** Admits the owner, or an invited member: its audit entry first, then the keystore write (see OnboardingDevice). */
+	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array, invitation?: Invitation): PairedPhone[];
 	onAdmitted(phones: PairedPhone[]): void;
 	/** The audit hook: records the change, then runs `apply` (the change itself) if there is one. */
 	audit(entry: OnboardingAuditEntry, apply?: () => void): void;
@@ -57,6 +59,7 @@ export function serveOnboarding(options: OnboardingOptions): Onboarding {
 			window,
 			verifier: loadVerifier,
 			now: options.now,
+			clockSet: options.clockSet,
 			admit: options.admit,
 			onAdmitted: (phones) => options.onAdmitted(phones),
 			failed(count) {

@@ -46,11 +46,23 @@ const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
 const updateTopic = /^dw\/[0-9a-f]{32}\/up$/;
 const requestTopic = /^dw\/[0-9a-f]{32}\/rq$/;
 
-/** `tap` sees every byte that clients send to the broker, as a capture on the wire would. */
-export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promise<EmbeddedBroker> {
-	const device = credentials("device");
-	const phone = credentials("phone");
-	const release = credentials("release");
+/** A broker's port and credentials, to start it again as it was (a simulated device keeps them in its configuration). */
+export interface BrokerSettings {
+	readonly port: number;
+	readonly device: Credentials;
+	readonly phone: Credentials;
+	readonly release: Credentials;
+}
+
+/**
+ * `tap` sees every byte that clients send to the broker, as a capture on the
+ * wire would. `settings`: the port and credentials of an earlier run, for a
+ * device whose stored configuration names them; new ones otherwise.
+ */
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, settings?: BrokerSettings): Promise<EmbeddedBroker> {
+	const device = settings?.device ?? credentials("device");
+	const phone = settings?.phone ?? credentials("phone");
+	const release = settings?.release ?? credentials("release");
 	const roles = new WeakMap<object, "device" | "phone" | "release">();
 	const aedes = await Aedes.createBroker({
 		authenticate(client, username, password, done) {
@@ -86,7 +98,7 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void): Promis
 	});
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => resolve());
+		server.listen(settings?.port ?? 0, "127.0.0.1", () => resolve());
 	});
 	const port = (server.address() as AddressInfo).port;
 	return {
