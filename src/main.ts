@@ -24,6 +24,7 @@ import { factoryLineHandler } from "onboarding/factory-line";
 import { serveOnboarding } from "onboarding/service";
 import type { OnboardingAuditEntry } from "onboarding/service";
 import { windowMs } from "onboarding/window";
+import { factoryReset, recoverReset } from "onboarding/reset";
 import { Audit } from "audit/audit";
 import type { AuditChange } from "audit/audit";
 import { AuditLog } from "audit/log";
@@ -109,7 +110,7 @@ function openAudit(flash: FlashRegion, identity: Identity, keys: DeviceKeys, seq
 		clock: () => ({ time: now(), set: clockSynced() }),
 	});
 	const audit = new Audit(auditLog, auditDelivery({ deviceId: identity.deviceId, topic: eventTopic(identity), signer: keys.signer, sequence, outbox, kick }));
-	const recovered = recoverPhones(audit);
+	const recovered = recoverPhones(audit) ?? recoverReset(audit);
 	if (recovered)
 		log.warn(`audit: finished entry ${recovered.seq} (${recovered.type}) that a power cut had stopped`);
 	recordProvisioning(flash, identity, audit);
@@ -343,6 +344,18 @@ async function boot(): Promise<void> {
 				}
 			}
 			doorbell.trigger(kind);
+		},
+		onHold() {
+			// Held for 10 s: a factory reset. Its entry reaches the old phones first (the outbox), then the erasing.
+			try {
+				recipients = factoryReset(audit);
+				publisher?.kick();
+				log.warn("factory reset: the phones, the Wi-Fi network and any invitation are erased; the factory identity is kept");
+				onboarding.reset();
+			}
+			catch (error) {
+				log.error(`factory reset: ${(error as Error).message}`);
+			}
 		},
 	});
 	show("connecting", updateStatus(flash));

@@ -40,6 +40,8 @@ export interface OnboardingOptions {
 export interface Onboarding {
 	/** The button was pressed: an unowned device opens a new window. */
 	buttonPressed(): void;
+	/** A factory reset erased the phones (onboarding/reset): the device is unowned and opens a window. */
+	reset(): void;
 }
 
 function join(ssid: string, passphrase: string, options: OnboardingOptions): Promise<JoinOutcome> {
@@ -86,6 +88,11 @@ export function serveOnboarding(options: OnboardingOptions): Onboarding {
 			window.openByButton();
 			options.audit({ kind: "window opened", by: "button" });
 			options.log("onboarding: the commissioning window is open (button)");
+		},
+		reset() {
+			// The reset's own entry records this window: no second entry.
+			window.openByButton();
+			options.log("onboarding: the commissioning window is open (factory reset)");
 		},
 	};
 }

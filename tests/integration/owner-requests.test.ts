@@ -218,3 +218,64 @@ test("an invitation expires after 10 minutes; a replay after a restart is refuse
 		await broker.close();
 	}
 });
+
+test("holding the button 10 s is a factory reset: the old phones get its entry first; phones, Wi-Fi and invitation are erased; the label's code then makes a new owner", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-reset-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	const broker = await startEmbeddedBroker();
+	const client = await requester(broker);
+	const owner = createPhone("owner");
+	const member = createPhone("member");
+	const buyer = createPhone("buyer");
+	const ownerListens = await listen(broker, owner, folder);
+	const memberListens = await listen(broker, member, folder);
+	const flash = join(folder, "flash.bin");
+	let rig = await boot(broker, flash);
+	try {
+		const reply = await rig.device.pair(owner, rig.label, { wifi: { ssid: "home", passphrase: "correct horse" } });
+		rememberDevice(owner, reply);
+		const deviceId = reply.deviceId!;
+		await online(rig);
+		const code = newInvitationCode();
+		await sendRequest(client, owner, deviceId, Kind.Invite, invitationPayload(code));
+		await waitFor("the invitation", () => rig.log.find((line) => /request invite from phone .*: done/.test(line)));
+		rememberDevice(member, await rig.device.pair(member, { deviceId, setupCode: code }));
+		// A pending invitation, to be erased by the reset.
+		const pending = newInvitationCode();
+		await sendRequest(client, owner, deviceId, Kind.Invite, invitationPayload(pending));
+		await waitFor("the second invitation", () => rig.log.filter((line) => /request invite from phone .*: done/.test(line))[1]);
+		// A short press is a ring, not a reset.
+		await rig.device.hold(1500);
+		assert.ok(!rig.log.some((line) => /factory reset/.test(line)), "1.5 s is no reset");
+
+		await rig.device.hold(10500);
+		await waitFor("the reset", () => rig.log.find((line) => /factory reset: the phones, the Wi-Fi network and any invitation are erased/.test(line)));
+		const atOwner = await waitFor("the reset's entry at the owner", () => ownerListens.audit.find((entry) => entry.type === "reset"));
+		assert.equal(atOwner.details.phones, 2);
+		assert.equal(atOwner.details.wifi, true);
+		await waitFor("the reset's entry at the member", () => memberListens.audit.find((entry) => entry.type === "reset"));
+		await refusedWith(rig.device.pair(buyer, { deviceId, setupCode: pending }), /^wrong code/); // the invitation is gone: the label's verifier is back
+		// The old owner is no phone of the device any more.
+		await sendRequest(client, owner, deviceId, Kind.Remove, removalPayload(phoneFingerprint(member)));
+		await refused(rig, 1, /its signer is not a paired phone/);
+		// The label's code makes a new owner, in the window the reset opened.
+		const bought = await rig.device.pair(buyer, rig.label);
+		assert.equal(bought.role, "owner");
+		assert.equal(bought.fingerprint, reply.fingerprint, "the factory identity is kept");
+		assert.equal(bought.deviceId, deviceId);
+		await rig.device.powerOff();
+
+		// After a restart: no Wi-Fi network to join, the buyer the only phone.
+		rig = await boot(broker, flash);
+		await online(rig);
+		assert.ok(!rig.log.some((line) => /Wi-Fi "home"/.test(line)), rig.log.join("\n"));
+		assert.ok(!rig.log.some((line) => /no phone is paired/.test(line)));
+	}
+	finally {
+		await rig.device.powerOff();
+		await ownerListens.phone.close();
+		await memberListens.phone.close();
+		await client.endAsync(true);
+		await broker.close();
+	}
+});
