@@ -24,6 +24,7 @@ import { factoryLineHandler } from "onboarding/factory-line";
 import { serveOnboarding } from "onboarding/service";
 import type { OnboardingAuditEntry } from "onboarding/service";
 import { windowMs } from "onboarding/window";
+import { factoryReset, recoverReset } from "onboarding/reset";
 import { Audit } from "audit/audit";
 import type { AuditChange } from "audit/audit";
 import { AuditLog } from "audit/log";
@@ -48,6 +49,10 @@ import resource from "hardware/resource";
 import { installFactoryRoot, onOutcome, selfTest, serveUpdates, trustedRoot, updateStatus } from "update/ota";
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
+import { RequestService, requestTopic } from "requests/service";
+import { removalHandler } from "requests/removal";
+import { cancelInvitationBy, invitationHandler } from "onboarding/invitation";
+import { storedRequestFloor, storeRequestFloor } from "onboarding/setup-code";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
@@ -105,7 +110,7 @@ function openAudit(flash: FlashRegion, identity: Identity, keys: DeviceKeys, seq
 		clock: () => ({ time: now(), set: clockSynced() }),
 	});
 	const audit = new Audit(auditLog, auditDelivery({ deviceId: identity.deviceId, topic: eventTopic(identity), signer: keys.signer, sequence, outbox, kick }));
-	const recovered = recoverPhones(audit);
+	const recovered = recoverPhones(audit) ?? recoverReset(audit);
 	if (recovered)
 		log.warn(`audit: finished entry ${recovered.seq} (${recovered.type}) that a power cut had stopped`);
 	recordProvisioning(flash, identity, audit);
@@ -238,8 +243,9 @@ async function boot(): Promise<void> {
 	}));
 	// Onboarding needs the keys, not the configuration: a device can be set up in its box.
 	const onboarding = serveOnboarding({
-		identity, keys, now,
-		admit: (agreementKey, name, time, signingKey) => admitPhone(audit, agreementKey, name, time, { role: "owner", by: "setup code" }, signingKey),
+		identity, keys, now, clockSet: clockSynced,
+		admit: (agreementKey, name, time, signingKey, invitation) => admitPhone(audit, agreementKey, name, time,
+			invitation ? { role: "member", by: "invitation", invitedBy: invitation.by } : { role: "owner", by: "setup code" }, signingKey),
 		onAdmitted: (phones) => (recipients = phones),
 		audit: (entry, apply) => {
 			// The window every boot of an unowned device opens is no one's action, and recording it would write
@@ -252,6 +258,21 @@ async function boot(): Promise<void> {
 		},
 		log: (line) => log.info(line),
 	});
+	// The phones' signed requests (requests/): each kind's handler is registered by the module that owns the change.
+	const requests = new RequestService({
+		deviceId: identity.deviceId, keys,
+		recipients: () => loadRecipients(),
+		now, clockSynced,
+		storedFloor: storedRequestFloor,
+		storeFloor: storeRequestFloor,
+		log: (level, line) => log[level](line),
+	});
+	requests.register(removalHandler(audit, (phones, removed) => {
+		recipients = phones;
+		if (cancelInvitationBy(removed))
+			log.info(`onboarding: the invitation of removed phone ${removed} is cancelled`);
+	}));
+	requests.register(invitationHandler(audit, now, (line) => log.info(line)));
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);
@@ -271,7 +292,7 @@ async function boot(): Promise<void> {
 		onConnect() {
 			log.info(`connected to ${configuration.broker.address}:${configuration.broker.port}`);
 			// A clean session: subscribe to this device's update topic on every connection.
-			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }]);
+			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }, { filter: requestTopic(identity.topicId), qos: 1 }]);
 			confirmed();
 			show("online", updateStatus(flash));
 			publisher!.onConnect();
@@ -290,6 +311,8 @@ async function boot(): Promise<void> {
 				if ((step === "started") || (step === "done") || (step === "ended early"))
 					log.info(`update over MQTT: ${step}`);
 			}
+			else if (message.topic === requestTopic(identity.topicId))
+				requests.receive(message.payload);
 		},
 	});
 	publisher = new Publisher(client, outbox, (event) => {
@@ -321,6 +344,18 @@ async function boot(): Promise<void> {
 				}
 			}
 			doorbell.trigger(kind);
+		},
+		onHold() {
+			// Held for 10 s: a factory reset. Its entry reaches the old phones first (the outbox), then the erasing.
+			try {
+				recipients = factoryReset(audit);
+				publisher?.kick();
+				log.warn("factory reset: the phones, the Wi-Fi network and any invitation are erased; the factory identity is kept");
+				onboarding.reset();
+			}
+			catch (error) {
+				log.error(`factory reset: ${(error as Error).message}`);
+			}
 		},
 	});
 	show("connecting", updateStatus(flash));

@@ -2,8 +2,9 @@
  * The embedded broker for `doorward sim`: aedes, in this process, on a free
  * loopback port. It is not open: each run makes random credentials for the
  * device, the phone and a release server. The device may publish events and
- * read its update topic; the phone may only read events; the release server
- * may only publish to update topics.
+ * read its update and request topics; the phone may read events and publish
+ * signed requests (docs/protocol/requests.md); the release server may only
+ * publish to update topics.
  */
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
@@ -43,16 +44,27 @@ function matches(expected: Credentials, username: string | undefined, password: 
 
 const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
 const updateTopic = /^dw\/[0-9a-f]{32}\/up$/;
+const requestTopic = /^dw\/[0-9a-f]{32}\/rq$/;
+
+/** A broker's port and credentials, to start it again as it was (a simulated device keeps them in its configuration). */
+export interface BrokerSettings {
+	readonly port: number;
+	readonly device: Credentials;
+	readonly phone: Credentials;
+	readonly release: Credentials;
+}
 
 /**
  * `tap` sees every byte that clients send to the broker, as a capture on the
  * wire would; `onPublish` each client's PUBLISH as the broker has it whole
- * (what `npm run bench:latency` times "at the broker" by).
+ * (what `npm run bench:latency` times "at the broker" by). `settings`: the
+ * port and credentials of an earlier run, for a device whose stored
+ * configuration names them; new ones otherwise.
  */
-export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void): Promise<EmbeddedBroker> {
-	const device = credentials("device");
-	const phone = credentials("phone");
-	const release = credentials("release");
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void, settings?: BrokerSettings): Promise<EmbeddedBroker> {
+	const device = settings?.device ?? credentials("device");
+	const phone = settings?.phone ?? credentials("phone");
+	const release = settings?.release ?? credentials("release");
 	const roles = new WeakMap<object, "device" | "phone" | "release">();
 	const aedes = await Aedes.createBroker({
 		authenticate(client, username, password, done) {
@@ -67,13 +79,14 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 		},
 		authorizePublish(client, packet, done) {
 			const role = client ? roles.get(client) : undefined;
-			const allowed = ((role === "device") && eventTopic.test(packet.topic)) || ((role === "release") && updateTopic.test(packet.topic));
+			const allowed = ((role === "device") && eventTopic.test(packet.topic)) || ((role === "release") && updateTopic.test(packet.topic))
+				|| ((role === "phone") && requestTopic.test(packet.topic));
 			done(allowed ? null : new Error("publish not allowed"));
 		},
 		authorizeSubscribe(client, subscription, done) {
 			const role = roles.get(client);
 			const allowed = ((role === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic)))
-				|| ((role === "device") && updateTopic.test(subscription.topic));
+				|| ((role === "device") && (updateTopic.test(subscription.topic) || requestTopic.test(subscription.topic)));
 			done(allowed ? null : new Error("subscribe not allowed"), subscription);
 		},
 	});
@@ -92,7 +105,7 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 	});
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => resolve());
+		server.listen(settings?.port ?? 0, "127.0.0.1", () => resolve());
 	});
 	const port = (server.address() as AddressInfo).port;
 	return {
