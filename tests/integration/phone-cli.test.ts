@@ -85,6 +85,9 @@ test("phone keygen, pair, sim and open: the frames come back once, on their topi
 	assert.equal(opened.status, 0, opened.stderr);
 	const result = JSON.parse(opened.stdout);
 	assert.equal(result.eventId, event.eventId);
+	// Event 2 is the ring's notification: the line says so and names its snapshot.
+	assert.equal(result.notification, true);
+	assert.ok(readFileSync(result.snapshot).equals(readFileSync(event.snapshot)), "the snapshot the simulated phone opened");
 	const sceneFrames = readdirSync(join(defaultScene, "frames")).sort().map((name) => readFileSync(join(defaultScene, "frames", name)));
 	result.frames.forEach((file: string, index: number) => assert.ok(readFileSync(file).equals(sceneFrames[index])));
 	refusal(doorward(["open", "--phone", copy, event.envelope, "--out", join(folder, "again")]), /replay: event 2 .* opened already/);

@@ -132,8 +132,8 @@ export async function pair(phoneFile: string, flash: string, options: PairOption
 }
 
 /**
- * Verifies and decrypts a captured event; writes its frames and metadata
- * beside it, or to `out`. What was opened is saved in the phone file first,
+ * Verifies and decrypts a captured event; writes its frames (a ring
+ * notification's snapshot) and metadata beside it, or to `out`. What was opened is saved in the phone file first,
  * so the same event, or an older one, is refused next time as a replay. With
  * `topic`, the MQTT topic it came on, an event of another device's topic is refused.
  */
@@ -151,8 +151,14 @@ export async function open(phoneFile: string, event: string, out: string | undef
 		say(`phone: ${note}`);
 	const { header } = opened;
 	const folder = resolve(out ?? join(resolve(event, ".."), `opened-${header.eventId}`));
-	const { frames, thumbnail } = saveOpenedEvent(folder, opened);
-	print(JSON.stringify({ eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, clock: opened.metadata.clock ?? "unknown", frames, ...(thumbnail ? { thumbnail } : {}) }));
+	const { frames, thumbnail, snapshot } = saveOpenedEvent(folder, opened);
+	// A ring is two events, its notification and then its clip: the line says which, as `doorward sim --json` does.
+	const { notification, follows } = opened.metadata;
+	print(JSON.stringify({
+		eventId: header.eventId, deviceId: header.deviceId, seq: header.seq, kind: opened.metadata.kind, clock: opened.metadata.clock ?? "unknown",
+		...(notification === true ? { notification } : {}), ...(typeof follows === "string" ? { follows } : {}),
+		frames, ...(thumbnail ? { thumbnail } : {}), ...(snapshot ? { snapshot } : {}),
+	}));
 	return 0;
 }
 

@@ -34,11 +34,12 @@ export function requestConfiguration(): Promise<ArrayBuffer> {
 
 /**
  * The factory line on lin: a request (one JSON object) written to
- * /tmp/doorward-pair.json gets its reply in /tmp/doorward-pair-reply.json;
- * `doorward pair --lin` does both. /tmp is Moddable's file root on lin; only
- * a local user can write there. The reply is written beside its name and
- * renamed into place, so a reader never sees half of one; a request should
- * be written the same way (the CLI does).
+ * /tmp/doorward-pair.json gets its reply in /tmp/doorward-pair-reply.json,
+ * by hand (docs/porting.md, "Running it": the setup-code step); phones use
+ * the onboarding link below, never this. /tmp is Moddable's file root on
+ * lin; only a local user can write there. The reply is written beside its
+ * name and renamed into place, so a reader never sees half of one; a request
+ * should be written the same way.
  */
 export function onPairingRequest(handler: (request: ArrayBuffer) => ArrayBuffer): void {
 	const requestPath = `${config.file.root}doorward-pair.json`;
