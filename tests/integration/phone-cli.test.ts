@@ -89,7 +89,8 @@ test("phone keygen, pair, sim and open: the frames come back once, on their topi
 	assert.equal(result.notification, true);
 	assert.ok(readFileSync(result.snapshot).equals(readFileSync(event.snapshot)), "the snapshot the simulated phone opened");
 	const sceneFrames = readdirSync(join(defaultScene, "frames")).sort().map((name) => readFileSync(join(defaultScene, "frames", name)));
-	result.frames.forEach((file: string, index: number) => assert.ok(readFileSync(file).equals(sceneFrames[index])));
+	assert.deepEqual(result.frames, [], "a notification carries its snapshot and no frames");
+	assert.ok(sceneFrames.some((frame) => frame.equals(readFileSync(result.snapshot))), "the snapshot is a scene frame, byte for byte");
 	refusal(doorward(["open", "--phone", copy, event.envelope, "--out", join(folder, "again")]), /replay: event 2 .* opened already/);
 	assert.throws(() => statSync(join(folder, "again")), "nothing written for a refused event");
 
