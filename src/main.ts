@@ -51,6 +51,7 @@ import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 import { RequestService, requestTopic } from "requests/service";
 import { removalHandler } from "requests/removal";
+import { roleHandler } from "requests/role";
 import { cancelInvitationBy, invitationHandler } from "onboarding/invitation";
 import { storedRequestFloor, storeRequestFloor } from "onboarding/setup-code";
 
@@ -273,6 +274,7 @@ async function boot(): Promise<void> {
 			log.info(`onboarding: the invitation of removed phone ${removed} is cancelled`);
 	}));
 	requests.register(invitationHandler(audit, now, (line) => log.info(line)));
+	requests.register(roleHandler(audit, (phones) => (recipients = phones)));
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);

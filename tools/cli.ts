@@ -13,7 +13,7 @@ import { keygen, label, pair, parseNetwork, open, PhoneFileError } from "./phone
 import { OnboardingError } from "./phone/onboarding.js";
 import { EnvelopeError } from "./phone/open.js";
 import { pairLin } from "./phone/lin.js";
-import { invite, remove } from "./phone/owner.js";
+import { changeRole, invite, remove } from "./phone/owner.js";
 import { RequestError } from "./phone/requests.js";
 import { auditCommand } from "./phone/audit.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
@@ -57,6 +57,10 @@ commands:
   remove --phone FILE --flash FILE --key-id ID
                  a signed removal: an owner's phone removes the phone whose
                  phone key fingerprint is ID, or a phone removes itself
+  role --phone OWNER --flash FILE --key-id ID --role owner|member
+                 an owner's signed request: the phone whose phone key
+                 fingerprint is ID becomes an owner or a member (the device
+                 keeps at least one owner)
   open --phone FILE EVENT [--out DIR] [--topic TOPIC]
                  verify and decrypt a captured event (event.dwe), once: the
                  phone file remembers it; TOPIC is the MQTT topic it came on
@@ -173,6 +177,12 @@ export async function main(argv: string[]): Promise<number> {
 			if (!values.phone || !values.flash || !values["key-id"])
 				throw new UsageError("remove: --phone FILE, --flash FILE and --key-id ID are required");
 			return await remove(values.phone, values.flash, values["key-id"], say);
+		}
+		case "role": {
+			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, "key-id": { type: "string" }, role: { type: "string" } }, strict: true });
+			if (!values.phone || !values.flash || !values["key-id"] || !values.role)
+				throw new UsageError("role: --phone OWNER, --flash FILE, --key-id ID and --role owner|member are required");
+			return await changeRole(values.phone, values.flash, values["key-id"], values.role, say);
 		}
 		case "invite": {
 			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, json: { type: "boolean", default: false } }, strict: true });

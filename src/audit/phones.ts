@@ -7,7 +7,7 @@
  * after its "removed" entry. The onboarding code admits and removes phones
  * through these too.
  */
-import { addRecipient, loadRecipients, phoneKeyFingerprint, removeRecipient, validPhoneName } from "device/recipients";
+import { addRecipient, loadRecipients, phoneKeyFingerprint, removeRecipient, setRecipientRole, validPhoneName } from "device/recipients";
 import type { PairedPhone, Role } from "device/recipients";
 import { maxRecipients } from "crypto/envelope";
 import { fromHex, toHex } from "util/bytes";
@@ -67,7 +67,28 @@ export function removePhone(audit: Audit, keyId: string, details: AuditDetails =
 	return remaining;
 }
 
-/** At boot: finishes the newest entry's admission or removal if the keystore does not show it yet; returns that entry. */
+/**
+ * Gives a paired phone another role: its "role" entry first (sealed to every
+ * phone), then the keystore. Undefined if the phone is not paired or has that
+ * role already (nothing changes, nothing is recorded). Throws if the change
+ * would leave the device with no owner: an owned device always has one.
+ */
+export function changeRole(audit: Audit, keyId: string, role: Role, details: AuditDetails = {}): PairedPhone[] | undefined {
+	const phones = loadRecipients();
+	const phone = phones.find((known) => known.keyId === keyId);
+	if (!phone || (phone.role === role))
+		return undefined;
+	if ((role !== "owner") && !phones.some((known) => (known !== phone) && (known.role === "owner")))
+		throw new RangeError(`phone ${keyId} is the device's only owner: make another phone an owner first`);
+	let changed: PairedPhone[] = [];
+	audit.record({ ...details, type: "role", phone: keyId, name: phone.name, role }, {
+		readers: phones,
+		apply: () => (changed = setRecipientRole(keyId, role)),
+	});
+	return changed;
+}
+
+/** At boot: finishes the newest entry's admission, removal or role change if the keystore does not show it yet; returns that entry. */
 export function recoverPhones(audit: Audit): AuditEntry | undefined {
 	return audit.recover((entry) => {
 		const phones = loadRecipients();
@@ -80,6 +101,9 @@ export function recoverPhones(audit: Audit): AuditEntry | undefined {
 		const gone = (entry.type === "removed") ? phones.find((known) => known.keyId === phone) : undefined;
 		if (gone)
 			return { readers: phones.filter((known) => known !== gone), notice: gone, apply: () => removeRecipient(gone.keyId) };
+		const changed = (entry.type === "role") ? phones.find((known) => (known.keyId === phone) && (known.role !== roleOf(role))) : undefined;
+		if (changed)
+			return { readers: phones, apply: () => setRecipientRole(changed.keyId, roleOf(role)) };
 		return undefined;
 	});
 }

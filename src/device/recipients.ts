@@ -92,6 +92,13 @@ export function removeRecipient(keyIdHex: string): PairedPhone[] {
 	return phones;
 }
 
+/** Gives the phone with this phone key fingerprint a role (an owner's signed request: requests/role). Returns the new list. */
+export function setRecipientRole(keyIdHex: string, role: Role): PairedPhone[] {
+	const phones = loadRecipients().map((phone) => (phone.keyId === keyIdHex) ? Object.freeze({ ...phone, role }) : phone);
+	store(phones);
+	return phones;
+}
+
 /** Removes every phone (a factory reset): one keystore write. */
 export function clearRecipients(): PairedPhone[] {
 	store([]);

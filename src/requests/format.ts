@@ -33,6 +33,7 @@ export const maxPayload = buckets[buckets.length - 1] - bodyHeaderSize - signatu
 export const RequestKinds = Object.freeze({
 	remove: 1,
 	invite: 2,
+	role: 3,
 } as const);
 
 /** A request that is refused: the reason goes to the log in one line, nothing to the wire. */

@@ -24,7 +24,7 @@ import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, phoneFingerprint, rememberDevice } from "../../tools/phone/identity.js";
 import type { PhoneIdentity } from "../../tools/phone/identity.js";
 import type { PhoneAuditEntry } from "../../tools/phone/audit.js";
-import { Kind, removalPayload, requestTopic } from "../../tools/phone/requests.js";
+import { Kind, removalPayload, requestTopic, rolePayload } from "../../tools/phone/requests.js";
 import { invitationPayload, newInvitationCode } from "../../tools/phone/invitation.js";
 import { labelOf } from "../../tools/factory/label.js";
 import type { Label } from "../../tools/factory/label.js";
@@ -270,6 +270,56 @@ test("holding the button 10 s is a factory reset: the old phones get its entry f
 		await online(rig);
 		assert.ok(!rig.log.some((line) => /Wi-Fi "home"/.test(line)), rig.log.join("\n"));
 		assert.ok(!rig.log.some((line) => /no phone is paired/.test(line)));
+	}
+	finally {
+		await rig.device.powerOff();
+		await ownerListens.phone.close();
+		await memberListens.phone.close();
+		await client.endAsync(true);
+		await broker.close();
+	}
+});
+
+test("roles: only an owner changes one, every phone sees the signed entry, and the device never loses its last owner", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-owner-roles-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	const broker = await startEmbeddedBroker();
+	const client = await requester(broker);
+	const owner = createPhone("owner");
+	const member = createPhone("member");
+	const ownerListens = await listen(broker, owner, folder);
+	const memberListens = await listen(broker, member, folder);
+	const rig = await boot(broker, join(folder, "flash.bin"));
+	try {
+		const reply = await rig.device.pair(owner, rig.label);
+		rememberDevice(owner, reply);
+		const deviceId = reply.deviceId!;
+		await online(rig);
+		const code = newInvitationCode();
+		await sendRequest(client, owner, deviceId, Kind.Invite, invitationPayload(code));
+		await waitFor("the invitation", () => ownerListens.audit.find((entry) => (entry.type === "window") && (entry.details.reason === "invitation")));
+		rememberDevice(member, await rig.device.pair(member, { deviceId, setupCode: code }));
+
+		// A member cannot make itself an owner; the only owner cannot make itself a member; a role byte that is no role.
+		await sendRequest(client, member, deviceId, Kind.Role, rolePayload(phoneFingerprint(member), "owner"));
+		await refused(rig, 1, /role needs an owner; phone [0-9a-f]{16} is a member/);
+		await sendRequest(client, owner, deviceId, Kind.Role, rolePayload(phoneFingerprint(owner), "member"));
+		await refused(rig, 2, /is the device's only owner/);
+		await sendRequest(client, owner, deviceId, Kind.Role, Buffer.concat([removalPayload(phoneFingerprint(member)), Buffer.of(7)]));
+		await refused(rig, 3, /role 7 is not a role/);
+
+		// The owner makes the member an owner: a signed "role" entry at both phones.
+		await sendRequest(client, owner, deviceId, Kind.Role, rolePayload(phoneFingerprint(member), "owner"));
+		const promoted = await waitFor("the role entry at the member", () => memberListens.audit.find((entry) => entry.type === "role"));
+		assert.deepEqual([promoted.details.phone, promoted.details.role, promoted.details.by], [phoneFingerprint(member), "owner", phoneFingerprint(owner)]);
+		assert.equal((await waitFor("the role entry at the owner", () => ownerListens.audit.find((entry) => entry.type === "role"))).hash, promoted.hash);
+		// Now two owners: the first may step down, and then may no longer invite.
+		await sendRequest(client, owner, deviceId, Kind.Role, rolePayload(phoneFingerprint(owner), "member"));
+		const stepped = await waitFor("the second role entry", () => memberListens.audit.filter((entry) => entry.type === "role")[1]);
+		assert.deepEqual([stepped.details.phone, stepped.details.role, stepped.details.by], [phoneFingerprint(owner), "member", "itself"]);
+		await sendRequest(client, owner, deviceId, Kind.Invite, invitationPayload(newInvitationCode()));
+		await refused(rig, 4, /invite needs an owner; phone [0-9a-f]{16} is a member/);
+		assert.equal(refusals(rig).length, 4, "one line per refusal");
 	}
 	finally {
 		await rig.device.powerOff();

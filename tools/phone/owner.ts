@@ -26,7 +26,7 @@ import { simulatorBuild } from "../build/firmware.js";
 import { readLabel } from "../factory/label.js";
 import { loadPhone, savePhone, PhoneFileError } from "./identity.js";
 import type { PhoneIdentity } from "./identity.js";
-import { Kind, phoneRequest, publishRequest, removalPayload } from "./requests.js";
+import { Kind, phoneRequest, publishRequest, removalPayload, rolePayload } from "./requests.js";
 import { invitationPayload, newInvitationCode, invitationMinutes } from "./invitation.js";
 
 /** Where the simulator keeps the network of the device whose flash is `flashPath`. */
@@ -178,6 +178,17 @@ export async function remove(phoneFile: string, flash: string, keyId: string, sa
 		await session.send(Kind.Remove, payload);
 		const entry = await session.entry((found) => (found.type === "removed") && (found.details.phone === keyId), `no "removed" entry for phone ${keyId} arrived`);
 		say(`removed: phone ${keyId} (${String(entry.details.name)}) from device ${session.deviceId}, audit entry ${entry.seq}`);
+		return 0;
+	});
+}
+
+/** `doorward role`: an owner's signed request that gives the phone with that phone key fingerprint a role (owner or member). */
+export async function changeRole(phoneFile: string, flash: string, keyId: string, role: string, say: (line: string) => void): Promise<number> {
+	const payload = rolePayload(keyId, role);
+	return withOwnerSession(phoneFile, flash, say, async (session) => {
+		await session.send(Kind.Role, payload);
+		const entry = await session.entry((found) => (found.type === "role") && (found.details.phone === keyId) && (found.details.role === role), `no "role" entry for phone ${keyId} arrived`);
+		say(`role: phone ${keyId} (${String(entry.details.name)}) is now ${role} on device ${session.deviceId}, audit entry ${entry.seq}`);
 		return 0;
 	});
 }

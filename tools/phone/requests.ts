@@ -22,7 +22,7 @@ const HEADER = 80;
 const SIGNATURE = 64;
 
 /** The kinds this phone sends (the spec's table). */
-export const Kind = Object.freeze({ Remove: 1, Invite: 2 } as const);
+export const Kind = Object.freeze({ Remove: 1, Invite: 2, Role: 3 } as const);
 
 export class RequestError extends Error {}
 
@@ -114,6 +114,14 @@ export async function phoneRequest(phone: PhoneIdentity, deviceId: string, kind:
 /** Publishes a sealed request at QoS 1; resolves once the broker has it (PUBACK), which says nothing of the device. */
 export async function publishRequest(client: MqttClient, topic: string, sealed: Uint8Array): Promise<void> {
 	await client.publishAsync(topic, Buffer.from(sealed), { qos: 1 });
+}
+
+/** A role change's payload: the phone key fingerprint (8 bytes) and the role (1 byte: 1 owner, 2 member). */
+export function rolePayload(keyId: string, role: string): Buffer {
+	const code = ({ owner: 1, member: 2 } as Record<string, number>)[role];
+	if (!code)
+		throw new RequestError(`--role ${role.slice(0, 40)}: a role is owner or member`);
+	return Buffer.concat([removalPayload(keyId), Buffer.of(code)]);
 }
 
 /** A removal's payload: the phone key fingerprint (8 bytes, hex on the command line) of the phone to remove. */
