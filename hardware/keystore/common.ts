@@ -23,8 +23,9 @@
  *    is written. Doorward keeps every entry within one page, so a write never
  *    depends on how full the partition is.
  *  - NVS keeps one page of its partition erased for its own garbage
- *    collection (nvs_flash's design): of its 7 pages, 6 hold entries, one
- *    page's worth for each of the six entries below. It writes an entry's
+ *    collection (nvs_flash's design): of its 7 pages, 6 hold entries, about
+ *    a page's worth for each of the six entries below (each blob's index
+ *    and the namespace take an entry of their own too). It writes an entry's
  *    new item before it erases the old one, so a power cut leaves the old
  *    value or the new, never neither; lin's and the simulator's stores keep
  *    that contract with a spare sector of their own (hardware/keystore/records).
