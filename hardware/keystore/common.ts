@@ -19,9 +19,16 @@
  *    "unsupported type"). Nothing else.
  *  - blobs: NVS keeps at most 4000 bytes in one page (the same bound as a
  *    string) and splits a longer blob across pages, which must be free in
- *    the 24 KiB nvs partition (hardware/boards/.../partitions.csv) when it
+ *    the 28 KiB nvs partition (hardware/boards/.../partitions.csv) when it
  *    is written. Doorward keeps every entry within one page, so a write never
  *    depends on how full the partition is.
+ *  - NVS keeps one page of its partition erased for its own garbage
+ *    collection (nvs_flash's design): of its 7 pages, 6 hold entries, about
+ *    a page's worth for each of the six entries below (each blob's index
+ *    and the namespace take an entry of their own too). It writes an entry's
+ *    new item before it erases the old one, so a power cut leaves the old
+ *    value or the new, never neither; lin's and the simulator's stores keep
+ *    that contract with a spare sector of their own (hardware/keystore/records).
  */
 
 /** The NVS namespace of every keystore entry. */
@@ -106,16 +113,16 @@ export function checkEntry(name: unknown, secret: unknown): asserts secret is Ui
 }
 
 /**
- * Where the stores that keep one flash record per entry (the simulator's and
- * lin's, in their "nvs" partition) put each entry: one 4 KiB sector each. The
- * names are the firmware's, fixed; a new entry needs a sector here.
+ * The entries the firmware keeps, by name: fixed. The stores that keep one
+ * flash record per entry (the simulator's and lin's, hardware/keystore/records)
+ * need one 4 KiB sector of the "nvs" partition for each, and one spare more;
+ * a new entry needs a sector added to the board's nvs partition too.
  */
-const sectors: Readonly<Record<string, number>> = Object.freeze({ "device-keys": 0, recipients: 1, "tls-key": 2, "record-key": 3, onboarding: 4, wifi: 5 });
+export const entryNames: readonly string[] = Object.freeze(["device-keys", "recipients", "tls-key", "record-key", "onboarding", "wifi"]);
 
-export function entrySector(name: string): number {
+/** Throws unless `name` names one of the firmware's entries. */
+export function checkKnownEntry(name: unknown): asserts name is string {
 	checkEntryName(name);
-	const sector = Object.hasOwn(sectors, name) ? sectors[name] : undefined;
-	if (sector === undefined)
+	if (!entryNames.includes(name))
 		throw new RangeError(`keystore: no entry named ${name}`);
-	return sector;
 }
