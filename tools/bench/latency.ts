@@ -144,6 +144,10 @@ async function main(): Promise<void> {
 		await until("the device to boot", () => statuses.find((status) => status.state !== "booting"), 60000);
 		rememberDevice(identity, await device.pair(identity, await labelOf(device, flash)));
 		await until("the device to come online", () => statuses.find((status) => status.state === "online"), 60000);
+		// The device set its clock from the world's SNTP answer while it booted, when a busy host can
+		// take hundreds of ms to read it: answer again at rest, so its clock runs within a few ms of
+		// ours and each notification's triggeredAt finds its own press (world.ts triggerTime).
+		device.setClock(Date.now());
 		await wait(3000); // the pre-roll fills (2 s at 5 fps by default)
 		for (let ring = 0; ring < rings; ring++) {
 			device.press();
