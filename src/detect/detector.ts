@@ -18,10 +18,11 @@
 import Interpreter from "hardware/inference";
 import type { TensorInfo } from "hardware/inference";
 import { decodeJpeg, jpegSize } from "hardware/image";
+import Timer from "timer";
 import { anchors } from "./anchors";
 import { decodeDetections } from "./decode";
 import type { Detection } from "./decode";
-import { checkPixels, decodeScale, inputSize, prepareInput } from "./input";
+import { checkPixels, decodeScale, inputSize, prepareInputInBands } from "./input";
 import type { Letterbox, Pixels, Region } from "./input";
 import { iou, weightedNonMaxSuppression } from "./nms";
 import { variantForInput } from "./variants";
@@ -84,8 +85,20 @@ function failure(reason: DetectionFailure, error: unknown): DetectionError {
 	return (error instanceof DetectionError) ? error : new DetectionError(reason, describe(error));
 }
 
-/** A detection's steps: yields where the model must run (its input is set), resumes once it has run. */
-type Steps<T> = Generator<void, T, undefined>;
+/**
+ * A detection's steps: yields "model" where the model must run (its input is
+ * set), and resumes once it has; yields undefined between two bands of the
+ * input's preparation, where the asynchronous form hands the event loop back.
+ */
+type Steps<T> = Generator<"model" | undefined, T, undefined>;
+
+/** Model rows prepared between two hand-backs: 16 of the full-range model's 192 take about 3 ms in the simulator host. */
+const bandRows = 16;
+
+/** Resolves after the event loop has run once: presses, sockets and timers waiting meanwhile get their turn. */
+function nextTurn(): Promise<void> {
+	return new Promise((resolve) => Timer.set(() => resolve(), 0));
+}
 
 /** The output whose shape ends with `last` values per anchor. */
 function findOutput(outputs: readonly TensorInfo[], boxCount: number, last: number): number {
@@ -214,6 +227,10 @@ export default class FaceDetector {
 		this.#idle();
 		let step = steps.next();
 		while (!step.done) {
+			if (step.value !== "model") {
+				step = steps.next();
+				continue;
+			}
 			let error: unknown, failed = false;
 			try {
 				this.#open().invoke();
@@ -234,6 +251,11 @@ export default class FaceDetector {
 		try {
 			let step = steps.next();
 			while (!step.done) {
+				if (step.value !== "model") {
+					await nextTurn();
+					step = steps.next();
+					continue;
+				}
 				let error: unknown, failed = false;
 				try {
 					await this.#open().invokeAsync();
@@ -311,7 +333,7 @@ export default class FaceDetector {
 		let letterbox: Letterbox;
 		let detections: Detection[];
 		try {
-			letterbox = prepareInput(pixels, interpreter.input, this.#input, part).letterbox;
+			letterbox = (yield* prepareInputInBands(pixels, interpreter.input, this.#input, part, bandRows)).letterbox;
 			interpreter.setInput(this.#input);
 			this.#runs++;
 		}
@@ -319,7 +341,7 @@ export default class FaceDetector {
 			throw failure("inference", error);
 		}
 		try {
-			yield;
+			yield "model";
 		}
 		catch (error) {
 			throw failure("inference", error);
