@@ -711,7 +711,11 @@ static void handBack(Interpreter *interpreter)
 static gboolean doneIdle(gpointer data)
 {
 	Interpreter *interpreter = data;
-	GMainContext *context = interpreter->context;
+	GMainContext *context;
+	/* Destroyed meanwhile (the machine went): nothing of it is read. */
+	if (!isRunning(interpreter))
+		return G_SOURCE_REMOVE;
+	context = interpreter->context;
 	interpreter->context = NULL;
 	finish(interpreter);
 	g_main_context_unref(context);
