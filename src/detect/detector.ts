@@ -4,14 +4,25 @@
  * zones blanked first, faces returned in the frame's pixels. Detection is an
  * extra: every failure is a DetectionError, and the caller carries on
  * without face data.
+ *
+ * Each way in has two forms: detectPixels/detectJpeg run the model on the
+ * calling thread (the tools, which have nothing else to do), and
+ * detectPixelsAsync/detectJpegAsync run it off the XS thread (the
+ * interpreter's invokeAsync), so that the firmware takes presses, sockets
+ * and timers while a model runs. One algorithm serves both: it is written
+ * as a generator that yields wherever the model must run, and a driver
+ * either invokes or awaits there. One detection at a time per detector:
+ * another while an asynchronous one is out is refused ("busy"), and close()
+ * meanwhile takes effect when its model run is back.
  */
 import Interpreter from "hardware/inference";
 import type { TensorInfo } from "hardware/inference";
 import { decodeJpeg, jpegSize } from "hardware/image";
+import Timer from "timer";
 import { anchors } from "./anchors";
 import { decodeDetections } from "./decode";
 import type { Detection } from "./decode";
-import { checkPixels, decodeScale, inputSize, prepareInput } from "./input";
+import { checkPixels, decodeScale, inputSize, prepareInputInBands } from "./input";
 import type { Letterbox, Pixels, Region } from "./input";
 import { iou, weightedNonMaxSuppression } from "./nms";
 import { variantForInput } from "./variants";
@@ -50,7 +61,7 @@ const closeUpFactor = 4;
 /** How much a close-up's face must overlap the candidate to be the same face. */
 const closeUpOverlap = 0.3;
 
-export type DetectionFailure = "model" | "image" | "jpeg" | "inference" | "closed";
+export type DetectionFailure = "model" | "image" | "jpeg" | "inference" | "closed" | "busy";
 
 export class DetectionError extends Error {
 	// A field, defined on each instance: on a preloaded XS image Error.prototype is frozen,
@@ -67,6 +78,26 @@ Object.freeze(DetectionError.prototype);
 
 function describe(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
+}
+
+/** An error from the interpreter as a DetectionError; one of ours passes as it is. */
+function failure(reason: DetectionFailure, error: unknown): DetectionError {
+	return (error instanceof DetectionError) ? error : new DetectionError(reason, describe(error));
+}
+
+/**
+ * A detection's steps: yields "model" where the model must run (its input is
+ * set), and resumes once it has; yields undefined between two bands of the
+ * input's preparation, where the asynchronous form hands the event loop back.
+ */
+type Steps<T> = Generator<"model" | undefined, T, undefined>;
+
+/** Model rows prepared between two hand-backs: 16 of the full-range model's 192 take about 3 ms in the simulator host. */
+const bandRows = 16;
+
+/** Resolves after the event loop has run once: presses, sockets and timers waiting meanwhile get their turn. */
+function nextTurn(): Promise<void> {
+	return new Promise((resolve) => Timer.set(() => resolve(), 0));
 }
 
 /** The output whose shape ends with `last` values per anchor. */
@@ -90,6 +121,10 @@ export default class FaceDetector {
 	#maxSecondLooks: number;
 	#zones: PrivacyZone[];
 	#runs = 0;
+	/** An asynchronous detection is out: its model run holds the interpreter. */
+	#busy = false;
+	/** close() came while busy: the interpreter is closed when the run is back. */
+	#closing = false;
 
 	/** `model` is a BlazeFace .tflite (float32 or int8), referenced, not copied. */
 	constructor(model: ArrayBuffer | HostBuffer, options: DetectorOptions = {}) {
@@ -151,8 +186,101 @@ export default class FaceDetector {
 	/**
 	 * Faces in `pixels`, best first. The zones are blanked in `pixels`
 	 * themselves (no copy of the frame), which the caller may reuse masked.
+	 * The model runs on this thread.
 	 */
 	detectPixels(pixels: Pixels): Face[] {
+		return this.#runHere(this.#faces(pixels));
+	}
+
+	/** detectPixels with the model run off the XS thread: presses, sockets and timers are served meanwhile. */
+	detectPixelsAsync(pixels: Pixels): Promise<Face[]> {
+		return this.#runAway(this.#faces(pixels));
+	}
+
+	/**
+	 * Faces in a JPEG frame, in its stored size's pixels. It is decoded at
+	 * the smallest DCT scale that still covers the model's input on its long
+	 * side: at most 2x larger, so bilinear sampling sees every pixel, and up
+	 * to 64 times fewer pixels to decode and mask than at full size.
+	 */
+	detectJpeg(jpeg: ArrayBuffer | Uint8Array): { width: number; height: number; faces: Face[] } {
+		return this.#runHere(this.#jpegFaces(jpeg));
+	}
+
+	/** detectJpeg with the model run off the XS thread. */
+	detectJpegAsync(jpeg: ArrayBuffer | Uint8Array): Promise<{ width: number; height: number; faces: Face[] }> {
+		return this.#runAway(this.#jpegFaces(jpeg));
+	}
+
+	/**
+	 * For the evaluation tools, not the device: every first-pass candidate
+	 * scoring at least `floor`, in frame pixels, best first, and for those
+	 * under `below` (at most `looks` of them) the close-up's best
+	 * overlapping detection at any score, so settings can be tried offline.
+	 */
+	candidates(pixels: Pixels, floor: number, looks: number, below: number): Candidate[] {
+		return this.#runHere(this.#candidates(pixels, floor, looks, below));
+	}
+
+	/** Steps to the end, the model run on this thread. */
+	#runHere<T>(steps: Steps<T>): T {
+		this.#idle();
+		let step = steps.next();
+		while (!step.done) {
+			if (step.value !== "model") {
+				step = steps.next();
+				continue;
+			}
+			let error: unknown, failed = false;
+			try {
+				this.#open().invoke();
+			}
+			catch (caught) {
+				failed = true;
+				error = caught;
+			}
+			step = failed ? steps.throw(error) : steps.next();
+		}
+		return step.value;
+	}
+
+	/** Steps to the end, each model run off the XS thread, awaited. */
+	async #runAway<T>(steps: Steps<T>): Promise<T> {
+		this.#idle();
+		this.#busy = true;
+		try {
+			let step = steps.next();
+			while (!step.done) {
+				if (step.value !== "model") {
+					await nextTurn();
+					step = steps.next();
+					continue;
+				}
+				let error: unknown, failed = false;
+				try {
+					await this.#open().invokeAsync();
+				}
+				catch (caught) {
+					failed = true;
+					error = caught;
+				}
+				step = failed ? steps.throw(error) : steps.next();
+			}
+			return step.value;
+		}
+		finally {
+			this.#busy = false;
+			if (this.#closing)
+				this.close();
+		}
+	}
+
+	#idle(): void {
+		if (this.#busy)
+			throw new DetectionError("busy", "a detection is already running on this detector (detectPixelsAsync or detectJpegAsync): wait for it");
+	}
+
+	*#faces(pixels: Pixels): Steps<Face[]> {
 		const interpreter = this.#open();
 		try {
 			checkPixels(pixels, "detectPixels");
@@ -166,10 +294,10 @@ export default class FaceDetector {
 		const faces: Face[] = [];
 		let secondLooks = 0;
 		// Best first (NMS order), so the looks go to the likeliest candidates.
-		for (const candidate of this.#run(interpreter, pixels, undefined, floor)) {
+		for (const candidate of yield* this.#run(interpreter, pixels, undefined, floor)) {
 			let found: Detection | undefined = candidate;
 			if (candidate.score < this.#minScore) {
-				const closeUp = (secondLooks++ < this.#maxSecondLooks) ? this.#closeUp(interpreter, pixels, candidate, floor) : undefined;
+				const closeUp = (secondLooks++ < this.#maxSecondLooks) ? yield* this.#closeUp(interpreter, pixels, candidate, floor) : undefined;
 				found = (closeUp && (closeUp.score >= this.#minScore)) ? closeUp : undefined;
 			}
 			const face = found && clampToFrame(found, pixels.width, pixels.height);
@@ -179,13 +307,7 @@ export default class FaceDetector {
 		return faces.sort((a, b) => b.score - a.score);
 	}
 
-	/**
-	 * For the evaluation tools, not the device: every first-pass candidate
-	 * scoring at least `floor`, in frame pixels, best first, and for those
-	 * under `below` (at most `looks` of them) the close-up's best
-	 * overlapping detection at any score, so settings can be tried offline.
-	 */
-	candidates(pixels: Pixels, floor: number, looks: number, below: number): Candidate[] {
+	*#candidates(pixels: Pixels, floor: number, looks: number, below: number): Steps<Candidate[]> {
 		const interpreter = this.#open();
 		try {
 			checkPixels(pixels, "candidates");
@@ -194,29 +316,43 @@ export default class FaceDetector {
 			throw new DetectionError("image", describe(error));
 		}
 		let looked = 0;
-		return this.#run(interpreter, pixels, undefined, floor).map((detection) => {
-			if ((detection.score >= below) || (looked++ >= looks))
-				return { detection };
-			const closeUp = this.#closeUp(interpreter, pixels, detection, Math.min(floor, 0.05));
-			return closeUp ? { detection, closeUp } : { detection };
-		});
+		const candidates: Candidate[] = [];
+		for (const detection of yield* this.#run(interpreter, pixels, undefined, floor)) {
+			if ((detection.score >= below) || (looked++ >= looks)) {
+				candidates.push({ detection });
+				continue;
+			}
+			const closeUp = yield* this.#closeUp(interpreter, pixels, detection, Math.min(floor, 0.05));
+			candidates.push(closeUp ? { detection, closeUp } : { detection });
+		}
+		return candidates;
 	}
 
 	/** The model on the frame (or a part of it): merged detections scoring at least `floor`, in frame pixels, best first. */
-	#run(interpreter: Interpreter, pixels: Pixels, part: Region | undefined, floor: number): Detection[] {
+	*#run(interpreter: Interpreter, pixels: Pixels, part: Region | undefined, floor: number): Steps<Detection[]> {
 		let letterbox: Letterbox;
 		let detections: Detection[];
 		try {
-			letterbox = prepareInput(pixels, interpreter.input, this.#input, part).letterbox;
+			letterbox = (yield* prepareInputInBands(pixels, interpreter.input, this.#input, part, bandRows)).letterbox;
 			interpreter.setInput(this.#input);
 			this.#runs++;
-			interpreter.invoke();
+		}
+		catch (error) {
+			throw failure("inference", error);
+		}
+		try {
+			yield "model";
+		}
+		catch (error) {
+			throw failure("inference", error);
+		}
+		try {
 			const regressors = interpreter.output(this.#regressorsOutput);
 			const logits = interpreter.output(this.#scoresOutput);
 			detections = decodeDetections(regressors, logits, this.#anchors, this.#variant.decode, floor);
 		}
 		catch (error) {
-			throw new DetectionError("inference", describe(error));
+			throw failure("inference", error);
 		}
 		return weightedNonMaxSuppression(detections, this.#variant.minSuppressionThreshold).map((detection) => toFramePixels(detection, letterbox));
 	}
@@ -229,27 +365,21 @@ export default class FaceDetector {
 	 * detection overlapping the candidate; the caller keeps it only if it
 	 * clears the threshold.
 	 */
-	#closeUp(interpreter: Interpreter, pixels: Pixels, candidate: Detection, floor: number): Detection | undefined {
+	*#closeUp(interpreter: Interpreter, pixels: Pixels, candidate: Detection, floor: number): Steps<Detection | undefined> {
 		const [x, y, w, h] = candidate.box;
 		const side = Math.max(w, h) * closeUpFactor;
 		if (!(side > 0))
 			return undefined;
 		const part = { x: x + (w / 2) - (side / 2), y: y + (h / 2) - (side / 2), width: side, height: side };
 		let best: Detection | undefined;
-		for (const detection of this.#run(interpreter, pixels, part, floor)) {
+		for (const detection of yield* this.#run(interpreter, pixels, part, floor)) {
 			if ((iou(detection.box, candidate.box) >= closeUpOverlap) && (!best || (detection.score > best.score)))
 				best = detection;
 		}
 		return best;
 	}
 
-	/**
-	 * Faces in a JPEG frame, in its stored size's pixels. It is decoded at
-	 * the smallest DCT scale that still covers the model's input on its long
-	 * side: at most 2x larger, so bilinear sampling sees every pixel, and up
-	 * to 64 times fewer pixels to decode and mask than at full size.
-	 */
-	detectJpeg(jpeg: ArrayBuffer | Uint8Array): { width: number; height: number; faces: Face[] } {
+	*#jpegFaces(jpeg: ArrayBuffer | Uint8Array): Steps<{ width: number; height: number; faces: Face[] }> {
 		const interpreter = this.#open();
 		let size: { width: number; height: number }, pixels: Pixels;
 		try {
@@ -259,7 +389,7 @@ export default class FaceDetector {
 		catch (error) {
 			throw new DetectionError("jpeg", `the JPEG cannot be decoded: ${describe(error)}`);
 		}
-		const faces = this.detectPixels(pixels);
+		const faces = yield* this.#faces(pixels);
 		const scaleX = size.width / pixels.width, scaleY = size.height / pixels.height;
 		if (scaleX !== 1 || scaleY !== 1) {
 			for (const face of faces) {
@@ -274,13 +404,19 @@ export default class FaceDetector {
 		return { width: size.width, height: size.height, faces };
 	}
 
+	/** Frees the model's memory; while an asynchronous detection is out, once its model run is back (that detection then fails "closed"). */
 	close(): void {
+		if (this.#busy) {
+			this.#closing = true;
+			return;
+		}
+		this.#closing = false;
 		this.#interpreter?.close();
 		this.#interpreter = undefined;
 	}
 
 	#open(): Interpreter {
-		if (!this.#interpreter)
+		if (!this.#interpreter || this.#closing)
 			throw new DetectionError("closed", "the detector is closed");
 		return this.#interpreter;
 	}

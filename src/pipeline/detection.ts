@@ -18,9 +18,11 @@
  *   The report counts the frames examined and the model runs.
  *
  * One frame's inference takes the device's CPU for most of a second (docs/
- * benchmarks.md); the stage hands the event loop back between frames, so a
- * ring pressed meanwhile is taken within one frame's work, not after the
- * whole burst.
+ * benchmarks.md). It runs off the XS thread (the detector's async forms:
+ * the interpreter's invokeAsync, a task on the device's other core), so a
+ * ring pressed meanwhile is handled at once, not when the inference ends;
+ * the stage also hands the event loop back between frames, for the JPEG
+ * decoding and masking that run here.
  */
 import FaceDetector from "detect/detector";
 import type { Face } from "detect/detector";
@@ -143,7 +145,7 @@ export default class Detection {
 					continue;
 				last = signature;
 				examined++;
-				const found = pixels ? detector.detectPixels(pixels) : detector.detectJpeg(bytes).faces;
+				const found = pixels ? await detector.detectPixelsAsync(pixels) : (await detector.detectJpegAsync(bytes)).faces;
 				for (const face of found) {
 					faces.push(rounded(face, index));
 					confident ||= face.score >= confidentScore;

@@ -26,6 +26,20 @@
  * without exceptions, so objects are built with placement new in memory
  * whose allocation is checked.
  *
+ * invokeAsync (xs_inference_start): the run goes to a FreeRTOS task of the
+ * interpreter's own, made at its first invokeAsync and pinned to the core
+ * the radio stacks do not use (APP_CPU, MODDEF_INFERENCE_CORE to change it).
+ * Moddable's XS task has no affinity (xTaskCreate in the SDK's
+ * build/devices/esp32/lib/main/main.c) and a higher priority than this
+ * task, so it runs beside the model on the other core, or preempts it:
+ * presses, sockets and timers are never held behind an inference. The
+ * result comes back as a message to the XS task (modMessagePostToMachine,
+ * as the SDK's own workers deliver theirs, modules/base/worker). While the
+ * run is out the instance and its callback are remembered (xsRemember), and
+ * every other native refuses, close() too: the arena and the input are the
+ * task's. The task blocks between runs, so the core's idle task (and the
+ * task watchdog that watches it) runs between inferences.
+ *
  * Not compiled in this repository's CI (it needs ESP-IDF and the
  * component): see docs/porting.md for the first bring-up checks.
  */
@@ -43,6 +57,9 @@
 
 #include "esp_heap_caps.h"
 #include "esp_log.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
+#include "freertos/semphr.h"
 
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
@@ -50,7 +67,21 @@
 
 extern "C" {
 #include "xsmc.h"
+#include "xsHost.h"
 }
+
+#ifndef MODDEF_INFERENCE_CORE
+	#define MODDEF_INFERENCE_CORE 1
+#endif
+/* Bytes (ESP-IDF's FreeRTOS counts stack in bytes): TFLM's Invoke and
+ * ESP-NN's kernels keep their buffers in the arena, not on the stack. */
+#ifndef MODDEF_INFERENCE_STACK
+	#define MODDEF_INFERENCE_STACK (8 * 1024)
+#endif
+/* Above the idle task, below Moddable's XS task (4) and the network's. */
+#ifndef MODDEF_INFERENCE_PRIORITY
+	#define MODDEF_INFERENCE_PRIORITY 1
+#endif
 
 namespace {
 
@@ -78,6 +109,16 @@ struct Inference {
 	bool arenaInPsram;
 	Resolver *resolver;
 	tflite::MicroInterpreter *interpreter;
+	/* invokeAsync; `running` and `job` are the XS task's, the rest set before the run is handed over */
+	TaskHandle_t task;
+	SemaphoreHandle_t finished;	/* given by the task when a run is done and posted */
+	bool running;
+	bool owed;	/* a run was handed over whose `finished` is not taken yet */
+	uint32_t job;
+	xsMachine *the;
+	xsSlot target;
+	xsSlot callback;
+	Inference *nextRunning;
 	alignas(Resolver) unsigned char resolverStorage[sizeof(Resolver)];
 	alignas(tflite::MicroInterpreter) unsigned char interpreterStorage[sizeof(tflite::MicroInterpreter)];
 };
@@ -160,6 +201,73 @@ const char *typeName(TfLiteType type)
 
 Inference *inferenceOf(xsMachine *the);
 
+/* The runs handed to a task and not handed back (XS task only): a message
+ * for a run that is no longer here (its interpreter destroyed) is ignored. */
+Inference *gRunning = nullptr;
+uint32_t gJobs = 0;
+
+struct Done {
+	uint32_t job;
+	int32_t status;
+};
+
+void forgetRunning(Inference *state)
+{
+	for (Inference **link = &gRunning; *link; link = &(*link)->nextRunning)
+		if (*link == state) {
+			*link = state->nextRunning;
+			state->nextRunning = nullptr;
+			return;
+		}
+}
+
+/* On the XS task: a run is back; give the arena back and call back. */
+void deliverDone(void *machine, void *refcon, uint8_t *message, uint16_t length)
+{
+	xsMachine *the = static_cast<xsMachine *>(machine);
+	Done result;
+	if (length != sizeof(result))
+		return;
+	memcpy(&result, message, sizeof(result));
+	Inference *state = gRunning;
+	while (state && !((state == refcon) && (state->job == result.job)))
+		state = state->nextRunning;
+	if (!state)
+		return;
+	forgetRunning(state);
+	state->running = false;
+	xsBeginHost(the);
+	{
+		xsmcVars(3);
+		xsVar(0) = state->callback;
+		xsVar(1) = state->target;
+		xsForget(state->callback);
+		xsForget(state->target);
+		/* The callback may close the interpreter: nothing reads `state` after this. */
+		if (result.status == kTfLiteOk)
+			xsCallFunction0(xsVar(0), xsVar(1));
+		else {
+			xsmcSetString(xsVar(2), (char *)"invoke failed (the log says which operator)");
+			xsCallFunction1(xsVar(0), xsVar(1), xsVar(2));
+		}
+	}
+	xsEndHost(the);
+}
+
+/* The interpreter's task: one run per notification, posted back, then `finished` given (once per run). */
+void runTask(void *parameter)
+{
+	Inference *state = static_cast<Inference *>(parameter);
+	for (;;) {
+		ulTaskNotifyTake(pdTRUE, portMAX_DELAY);
+		Done done = { state->job, (int32_t)state->interpreter->Invoke() };
+		/* The run must come back, or the instance stays remembered: retry a full queue. */
+		while (modMessagePostToMachine(state->the, reinterpret_cast<uint8_t *>(&done), sizeof(done), deliverDone, state) != 0)
+			vTaskDelay(pdMS_TO_TICKS(10));
+		xSemaphoreGive(state->finished);
+	}
+}
+
 }	/* namespace */
 
 extern "C" {
@@ -169,6 +277,16 @@ void xs_inference_destructor(void *data)
 	Inference *state = static_cast<Inference *>(data);
 	if (!state)
 		return;
+	if (state->task) {
+		/* Mid-run only when the machine goes (the instance is remembered meanwhile, close() refuses):
+		 * wait until the task is back at its notification, never free under it. */
+		if (state->owed)
+			xSemaphoreTake(state->finished, portMAX_DELAY);
+		if (state->running)
+			forgetRunning(state);
+		vTaskDelete(state->task);
+		vSemaphoreDelete(state->finished);
+	}
 	destroyInterpreter(state);
 	if (state->resolver)
 		state->resolver->~Resolver();
@@ -267,6 +385,9 @@ Inference *inferenceOf(xsMachine *the)
 	Inference *state = static_cast<Inference *>(xsmcGetHostDataValidate(xsThis, (void *)xs_inference_destructor));
 	if (!state || !state->interpreter)
 		xsUnknownError("inference: the interpreter is closed");
+	/* inference.ts refuses first, naming the call; this guards the memory. */
+	if (state->running)
+		xsUnknownError("inference: the model is running (invokeAsync): wait for it");
 	return state;
 }
 
@@ -354,6 +475,41 @@ void xs_inference_invoke(xsMachine *the)
 		xsUnknownError("inference: invoke failed (the log says which operator)");
 }
 
+/* xs_inference_start(callback): the run on the interpreter's task; callback() (or callback(message) on failure) on the XS task. */
+void xs_inference_start(xsMachine *the)
+{
+	Inference *state = inferenceOf(the);
+	if (!xsmcIsCallable(xsArg(0)))
+		xsTypeError("inference: invokeAsync needs a callback");
+	if (!state->task) {
+		state->finished = xSemaphoreCreateBinary();
+		if (!state->finished)
+			xsUnknownError("inference: out of memory for the inference task");
+		if (xTaskCreatePinnedToCore(runTask, "inference", MODDEF_INFERENCE_STACK, state, MODDEF_INFERENCE_PRIORITY, &state->task, MODDEF_INFERENCE_CORE) != pdPASS) {
+			vSemaphoreDelete(state->finished);
+			state->finished = nullptr;
+			state->task = nullptr;
+			xsUnknownError("inference: cannot start the inference task");
+		}
+	}
+	state->the = the;
+	state->target = xsThis;
+	state->callback = xsArg(0);
+	xsRemember(state->target);
+	xsRemember(state->callback);
+	/* The last run's message can arrive a moment before its task gives `finished`: take it, so
+	 * that each give is taken once and the destructor's wait means this run. */
+	if (state->owed)
+		xSemaphoreTake(state->finished, portMAX_DELAY);
+	state->owed = true;
+	state->job = ++gJobs;
+	state->running = true;
+	state->nextRunning = gRunning;
+	gRunning = state;
+	/* The notification orders these writes before the task reads them. */
+	xTaskNotifyGive(state->task);
+}
+
 /* xs_inference_output(index): output `index` dequantized to float32, as an ArrayBuffer. */
 void xs_inference_output(xsMachine *the)
 {
@@ -381,10 +537,12 @@ void xs_inference_output(xsMachine *the)
 		memcpy(out, tensor->data.f, count * sizeof(float));
 }
 
-/* xs_inference_close(): releases the interpreter, its arena and any model copy now. */
+/* xs_inference_close(): releases the interpreter, its arena and any model copy now; refused while the model runs. */
 void xs_inference_close(xsMachine *the)
 {
-	void *state = xsmcGetHostDataValidate(xsThis, (void *)xs_inference_destructor);
+	Inference *state = static_cast<Inference *>(xsmcGetHostDataValidate(xsThis, (void *)xs_inference_destructor));
+	if (state && state->running)
+		xsUnknownError("inference: close() while the model runs (invokeAsync): wait for it");
 	xsmcSetHostData(xsThis, NULL);
 	xs_inference_destructor(state);
 }

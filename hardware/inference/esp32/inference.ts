@@ -3,6 +3,10 @@
  * the contract every platform shares. Arguments are checked here and again
  * in C++. The model object is kept referenced for the interpreter's life,
  * because TFLM reads the flash-mapped resource in place.
+ *
+ * invokeAsync() hands the run to a FreeRTOS task on the other core
+ * (inference.cpp) and settles on the XS task when that task is done; until
+ * then every other call throws, naming itself, and so does close().
  */
 import type { InterpreterOptions, TensorInfo } from "hardware/inference/tensor";
 
@@ -41,6 +45,7 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	// eslint-disable-next-line no-unused-private-class-members -- only held: TFLM reads the model in place, so it must outlive the interpreter
 	#model: ArrayBuffer | HostBuffer | undefined;
 	#closed = false;
+	#running = false;
 
 	constructor(model: ArrayBuffer | HostBuffer, options?: InterpreterOptions) {
 		if (!isModelBuffer(model))
@@ -65,18 +70,18 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	}
 
 	get arenaUsed(): number {
-		this.#check();
+		this.#check("arenaUsed");
 		return native("xs_inference_arena_used").call(this);
 	}
 
 	/** Device only, for bring-up: whether the arena is in PSRAM (false: internal RAM, no PSRAM free). */
 	get arenaInPsram(): boolean {
-		this.#check();
+		this.#check("arenaInPsram");
 		return native("xs_inference_arena_in_psram").call(this);
 	}
 
 	setInput(data: Int8Array | Float32Array): void {
-		this.#check();
+		this.#check("setInput");
 		const type = (data instanceof Int8Array) ? "int8" : (data instanceof Float32Array) ? "float32" : undefined;
 		if (type === undefined)
 			throw new TypeError("inference: setInput needs an Int8Array or a Float32Array");
@@ -89,12 +94,26 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	}
 
 	invoke(): void {
-		this.#check();
+		this.#check("invoke");
 		native("xs_inference_invoke").call(this);
 	}
 
+	invokeAsync(): Promise<void> {
+		this.#check("invokeAsync");
+		return new Promise((resolve, reject) => {
+			native("xs_inference_start").call(this, (error?: string) => {
+				this.#running = false;
+				if (error === undefined)
+					resolve();
+				else
+					reject(new Error(`inference: ${error}`));
+			});
+			this.#running = true;
+		});
+	}
+
 	output(index: number): Float32Array {
-		this.#check();
+		this.#check("output");
 		if (!Number.isInteger(index) || (index < 0) || (index >= this.outputs.length))
 			throw new RangeError(`inference: output index must be an integer from 0 to ${this.outputs.length - 1}, not ${index}`);
 		return new Float32Array(native("xs_inference_output").call(this, index) as ArrayBuffer);
@@ -107,14 +126,32 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	close(): void {
 		if (this.#closed)
 			return;
+		if (this.#running)
+			throw new Error("inference: close() while the model runs (invokeAsync): wait for its promise");
 		this.#closed = true;
 		native("xs_inference_close").call(this);
 		this.#model = undefined;
 	}
 
-	#check(): void {
+	#check(what = "the interpreter"): void {
 		if (this.#closed)
 			throw new Error("inference: the interpreter is closed");
+		if (this.#running)
+			throw new Error(`inference: ${what} while the model runs (invokeAsync): wait for its promise`);
 	}
 }
 Object.freeze(Interpreter.prototype);
+
+/** The simulator's test gate (inference.d.ts); the device has none. */
+export function hold(on: boolean): void {
+	void on;
+	throw new Error("inference: hold() is simulator only");
+}
+
+export function release(): void {
+	throw new Error("inference: release() is simulator only");
+}
+
+export function pending(): number {
+	throw new Error("inference: pending() is simulator only");
+}

@@ -17,20 +17,53 @@
  * belong to an ArrayBuffer (or a HostBuffer) that interpreter.ts keeps alive
  * and passes to every call: XS may move an ArrayBuffer's data when it
  * collects garbage, so no pointer into it survives a call.
+ *
+ * invokeAsync (xs_inference_start) runs the model on a thread of its own, so
+ * that the XS thread takes button presses, sockets and timers meanwhile, and
+ * calls back on the XS thread when it is done:
+ * - the run reads the model where it cannot move: a host buffer in place, an
+ *   ArrayBuffer through a copy made at the start (into memory kept for the
+ *   next run), so a collection on the XS thread cannot pull bytes away;
+ * - while it runs, the arena and the input belong to the worker: every other
+ *   native refuses with an error (interpreter.ts says which call), close()
+ *   too; the instance and the callback are remembered (xsRemember), so the
+ *   collector cannot destroy the interpreter under the worker;
+ * - the hand-off to the XS thread is the platform's loop: in the simulator
+ *   host a pipe that the host's loop watches (hostWatch); on lin an idle
+ *   source attached to the GLib main context of the XS thread, as Moddable's
+ *   lin_xs.c queues worker jobs;
+ * - the worker writes only the arena (and the ranges); the XS thread touches
+ *   neither until it has joined the worker, so nothing is shared unlocked.
  */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xsmc.h"
 #include "interpreter.h"
 
+#if defined(DOORWARD_SIM_PLATFORM_H)
+	#include <fcntl.h>
+	#include <poll.h>
+	#include <unistd.h>
+	#include "../../sim/host/host.h"
+	#define INFERENCE_SIM_HOST 1
+#elif defined(__LINUX_XS__)
+	#include <glib.h>
+	#define INFERENCE_GLIB 1
+#else
+	#error "hardware/inference/interpreter: the simulator host or lin (Moddable's Linux simulator)"
+#endif
+
 #define ALIGNMENT 16
 /* ArrayBuffer lengths are int32 in XS. */
 #define MAX_BYTES 0x7FFFFFF0u
 
-typedef struct {
+typedef struct Interpreter {
 	TflModel model;
 	uint8_t *arena;
 	size_t persistentBytes;
@@ -39,6 +72,19 @@ typedef struct {
 	int activeCount;
 	int input;
 	float *ranges;
+	/* invokeAsync: a copy of a relocatable model for the worker, kept for the next run */
+	uint8_t *modelCopy;
+	/* set and cleared on the XS thread only: while set, the worker owns the arena */
+	int running;
+	const uint8_t *runModel;
+	pthread_t thread;
+	xsMachine *the;
+	xsSlot target;		/* the Interpreter instance, remembered while it runs */
+	xsSlot callback;	/* called on the XS thread when the run is done */
+	struct Interpreter *nextRunning;
+#if INFERENCE_GLIB
+	GMainContext *context;
+#endif
 } Interpreter;
 
 static size_t aligned(size_t bytes)
@@ -46,14 +92,49 @@ static size_t aligned(size_t bytes)
 	return (bytes + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
 }
 
+static void openGate(void);
+
+/* Interpreters whose run has not been handed back yet (XS thread only): a
+ * completion for one that is no longer here is ignored. */
+static Interpreter *gRunning = NULL;
+
+static void forgetRunning(Interpreter *interpreter)
+{
+	Interpreter **link;
+	for (link = &gRunning; *link; link = &(*link)->nextRunning)
+		if (*link == interpreter) {
+			*link = interpreter->nextRunning;
+			interpreter->nextRunning = NULL;
+			return;
+		}
+}
+
+static int isRunning(Interpreter *interpreter)
+{
+	Interpreter *each;
+	for (each = gRunning; each; each = each->nextRunning)
+		if (each == interpreter)
+			return 1;
+	return 0;
+}
+
 static void release(Interpreter *interpreter)
 {
 	if (!interpreter)
 		return;
+	/* Only when the machine itself is deleted mid-run (the instance is
+	 * remembered meanwhile, and close() refuses): wait, never free under the worker. */
+	if (interpreter->running) {
+		openGate();
+		pthread_join(interpreter->thread, NULL);
+		interpreter->running = 0;
+		forgetRunning(interpreter);
+	}
 	tflFreeModel(&interpreter->model);
 	free(interpreter->arena);
 	free(interpreter->order);
 	free(interpreter->ranges);
+	free(interpreter->modelCopy);
 	free(interpreter);
 }
 
@@ -67,6 +148,9 @@ static Interpreter *state(xsMachine *the)
 	Interpreter *interpreter = xsmcGetHostDataValidate(xsThis, (void *)xs_inference_destructor);
 	if (!interpreter)
 		xsUnknownError("inference: the interpreter is closed");
+	/* interpreter.ts refuses first, naming the call; this guards the memory. */
+	if (interpreter->running)
+		xsUnknownError("inference: the model is running (invokeAsync): wait for it");
 	return interpreter;
 }
 
@@ -470,11 +554,10 @@ void xs_inference_set_input(xsMachine *the)
 	memcpy(tflData(tensor, &memory), data, tensor->bytes);
 }
 
-/* xs_inference_invoke(model) */
-void xs_inference_invoke(xsMachine *the)
+/* The model's ops in order, on either thread: touches the arena and the ranges, nothing of XS. */
+static void run(Interpreter *interpreter, const uint8_t *model)
 {
-	Interpreter *interpreter = state(the);
-	const TflMemory memory = memoryFor(interpreter, modelBytes(the, interpreter, &xsArg(0)));
+	const TflMemory memory = memoryFor(interpreter, model);
 	int k, j;
 	if (interpreter->ranges)
 		record(interpreter, interpreter->input, &memory);
@@ -484,6 +567,236 @@ void xs_inference_invoke(xsMachine *the)
 		if (interpreter->ranges)
 			for (j = 0; j < op->outputCount; j++)
 				record(interpreter, op->outputs[j], &memory);
+	}
+}
+
+/* xs_inference_invoke(model) */
+void xs_inference_invoke(xsMachine *the)
+{
+	Interpreter *interpreter = state(the);
+	run(interpreter, modelBytes(the, interpreter, &xsArg(0)));
+}
+
+/* ---- invokeAsync ---- */
+
+/*
+ * Simulator only, for tests that order events against a running model
+ * (xs_inference_hold, xs_inference_release): while held, each run waits on
+ * its worker thread, after the XS thread has been handed back, until one
+ * release lets it start. Off by default; nothing in the firmware turns it on.
+ */
+static pthread_mutex_t gGateLock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gGateOpened = PTHREAD_COND_INITIALIZER;
+static int gGateHeld = 0;
+static unsigned gGateReleases = 0;
+
+static void passGate(void)
+{
+	pthread_mutex_lock(&gGateLock);
+	while (gGateHeld && !gGateReleases)
+		pthread_cond_wait(&gGateOpened, &gGateLock);
+	if (gGateHeld)
+		gGateReleases--;
+	pthread_mutex_unlock(&gGateLock);
+}
+
+/* A machine deleted with a run held: let it go, so that it can be joined. */
+static void openGate(void)
+{
+	pthread_mutex_lock(&gGateLock);
+	gGateHeld = 0;
+	pthread_cond_broadcast(&gGateOpened);
+	pthread_mutex_unlock(&gGateLock);
+}
+
+/* xs_inference_hold(on): runs wait for a release while on; off lets every waiting run go. */
+void xs_inference_hold(xsMachine *the)
+{
+	pthread_mutex_lock(&gGateLock);
+	gGateHeld = xsmcTest(xsArg(0));
+	gGateReleases = 0;
+	pthread_cond_broadcast(&gGateOpened);
+	pthread_mutex_unlock(&gGateLock);
+}
+
+/* xs_inference_release(): lets one held run start (now, or the next to come). */
+void xs_inference_release(xsMachine *the)
+{
+	pthread_mutex_lock(&gGateLock);
+	if (gGateHeld)
+		gGateReleases++;
+	pthread_cond_broadcast(&gGateOpened);
+	pthread_mutex_unlock(&gGateLock);
+}
+
+/* xs_inference_pending(): runs started and not handed back yet (XS-thread state: a held run stays pending). */
+void xs_inference_pending(xsMachine *the)
+{
+	Interpreter *each;
+	int count = 0;
+	for (each = gRunning; each; each = each->nextRunning)
+		count++;
+	xsmcSetInteger(xsResult, count);
+}
+
+/* On the XS thread: the worker is done; join it, give the arena back, call back. */
+static void finish(Interpreter *interpreter)
+{
+	xsMachine *the = interpreter->the;
+	if (!isRunning(interpreter))
+		return;
+	pthread_join(interpreter->thread, NULL);
+	forgetRunning(interpreter);
+	interpreter->running = 0;
+	interpreter->runModel = NULL;
+	xsBeginHost(the);
+	xsTry {
+		xsmcVars(2);
+		xsVar(0) = interpreter->callback;
+		xsVar(1) = interpreter->target;
+		xsForget(interpreter->callback);
+		xsForget(interpreter->target);
+		/* The callback may close the interpreter: nothing reads it after this. */
+		xsCallFunction0(xsVar(0), xsVar(1));
+	}
+	xsCatch {
+#if INFERENCE_SIM_HOST
+		hostReportException(the, "inference: invokeAsync's callback");
+#else
+		fprintf(stderr, "inference: invokeAsync's callback threw\n");
+#endif
+	}
+	xsEndHost(the);
+}
+
+#if INFERENCE_SIM_HOST
+/* One pipe for every interpreter: the worker writes its Interpreter's address; watched, keeping the loop alive, while any run is out. */
+static int gDone[2] = { -1, -1 };
+
+static void doneReadable(void *refcon, short revents)
+{
+	Interpreter *interpreter;
+	for (;;) {
+		ssize_t count = read(gDone[0], &interpreter, sizeof(interpreter));
+		if ((count < 0) && (errno == EINTR))
+			continue;
+		if (count != (ssize_t)sizeof(interpreter))
+			break;
+		finish(interpreter);
+	}
+	if (!gRunning)
+		hostUnwatch(gDone[0]);
+}
+
+static int openHandOff(void)
+{
+	if (gDone[0] < 0) {
+		if (pipe(gDone) < 0)
+			return -1;
+		fcntl(gDone[0], F_SETFD, FD_CLOEXEC);
+		fcntl(gDone[1], F_SETFD, FD_CLOEXEC);
+		fcntl(gDone[0], F_SETFL, fcntl(gDone[0], F_GETFL) | O_NONBLOCK);
+	}
+	hostWatch(gDone[0], POLLIN, 1, doneReadable, NULL);
+	return 0;
+}
+
+static void handBack(Interpreter *interpreter)
+{
+	/* A pointer is fewer than PIPE_BUF bytes: written whole, never interleaved. */
+	while ((write(gDone[1], &interpreter, sizeof(interpreter)) < 0) && (errno == EINTR))
+		;
+}
+#elif INFERENCE_GLIB
+static gboolean doneIdle(gpointer data)
+{
+	Interpreter *interpreter = data;
+	GMainContext *context;
+	/* Destroyed meanwhile (the machine went): nothing of it is read. */
+	if (!isRunning(interpreter))
+		return G_SOURCE_REMOVE;
+	context = interpreter->context;
+	interpreter->context = NULL;
+	finish(interpreter);
+	g_main_context_unref(context);
+	return G_SOURCE_REMOVE;
+}
+
+static int openHandOff(void)
+{
+	return 0;
+}
+
+static void handBack(Interpreter *interpreter)
+{
+	GSource *source = g_idle_source_new();
+	g_source_set_callback(source, doneIdle, interpreter, NULL);
+	g_source_set_priority(source, G_PRIORITY_DEFAULT);
+	g_source_attach(source, interpreter->context);
+	g_source_unref(source);
+}
+#endif
+
+static void *worker(void *data)
+{
+	Interpreter *interpreter = data;
+	passGate();
+	run(interpreter, interpreter->runModel);
+	handBack(interpreter);
+	return NULL;
+}
+
+/* xs_inference_start(model, callback): runs the model on a worker thread; callback() on this thread when done. */
+void xs_inference_start(xsMachine *the)
+{
+	Interpreter *interpreter = state(the);
+	void *data;
+	xsUnsignedValue count;
+	xsIntegerValue kind;
+	if (xsmcTypeOf(xsArg(0)) != xsReferenceType)
+		xsTypeError("inference: model must be an ArrayBuffer or a HostBuffer");
+	if (!xsmcIsCallable(xsArg(1)))
+		xsTypeError("inference: invokeAsync needs a callback");
+	modelBytes(the, interpreter, &xsArg(0));
+	kind = xsmcGetBufferReadable(xsArg(0), &data, &count);
+	if (kind == xsBufferRelocatable) {
+		/* The collector may move an ArrayBuffer's bytes while the worker reads them: it reads a copy. */
+		if (!interpreter->modelCopy) {
+			interpreter->modelCopy = malloc(interpreter->model.modelLength + 1);
+			if (!interpreter->modelCopy)
+				xsUnknownError("inference: out of memory for a copy of the model");
+		}
+		memcpy(interpreter->modelCopy, data, interpreter->model.modelLength);
+		interpreter->runModel = interpreter->modelCopy;
+	}
+	else
+		interpreter->runModel = data;
+	if (openHandOff() < 0)
+		xsUnknownError("inference: cannot open the completion pipe: %s", strerror(errno));
+	interpreter->the = the;
+	interpreter->target = xsThis;
+	interpreter->callback = xsArg(1);
+#if INFERENCE_GLIB
+	interpreter->context = g_main_context_ref_thread_default();
+#endif
+	xsRemember(interpreter->target);
+	xsRemember(interpreter->callback);
+	interpreter->running = 1;
+	interpreter->nextRunning = gRunning;
+	gRunning = interpreter;
+	{
+		const int error = pthread_create(&interpreter->thread, NULL, worker, interpreter);
+		if (error) {
+			interpreter->running = 0;
+			forgetRunning(interpreter);
+			xsForget(interpreter->target);
+			xsForget(interpreter->callback);
+#if INFERENCE_GLIB
+			g_main_context_unref(interpreter->context);
+			interpreter->context = NULL;
+#endif
+			xsUnknownError("inference: cannot start a worker thread: %s", strerror(error));
+		}
 	}
 }
 
@@ -530,12 +843,14 @@ void xs_inference_ranges(xsMachine *the)
 	xsmcSetArrayBuffer(xsResult, interpreter->ranges, (xsIntegerValue)(sizeof(float) * 2 * (size_t)interpreter->model.tensorCount));
 }
 
-/* xs_inference_close(): frees the arena and the parsed model; idempotent. */
+/* xs_inference_close(): frees the arena and the parsed model; idempotent; refused while the model runs. */
 void xs_inference_close(xsMachine *the)
 {
 	Interpreter *interpreter = xsmcGetHostDataValidate(xsThis, (void *)xs_inference_destructor);
 	if (!interpreter)
 		return;
+	if (interpreter->running)
+		xsUnknownError("inference: close() while the model runs (invokeAsync): wait for it");
 	xsmcSetHostData(xsThis, NULL);
 	release(interpreter);
 }

@@ -13,6 +13,10 @@
  * dequantized first (per channel for per-channel constants), constants are
  * included (measured once, at construction), and a tensor that no invoke has
  * written yet, or that no op that runs uses, is NaN, NaN.
+ *
+ * invokeAsync() runs the model on a worker thread (inference.c) and settles
+ * its promise on the XS thread. Until then the arena is the worker's: every
+ * other call throws, naming itself, and so does close().
  */
 import type { InterpreterOptions, TensorInfo, TensorType } from "hardware/inference/tensor";
 
@@ -52,6 +56,7 @@ function isModelBuffer(model: unknown): model is ArrayBuffer | HostBuffer {
 export default class Interpreter extends Native("xs_inference_destructor") {
 	readonly #model: ArrayBuffer | HostBuffer;
 	#closed = false;
+	#running = false;
 	readonly input: TensorInfo;
 	readonly outputs: readonly TensorInfo[];
 	readonly arenaUsed: number;
@@ -87,6 +92,8 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	#open(what: string): void {
 		if (this.#closed)
 			throw new Error(`inference: ${what} after close()`);
+		if (this.#running)
+			throw new Error(`inference: ${what} while the model runs (invokeAsync): wait for its promise`);
 	}
 
 	setInput(data: Int8Array | Float32Array): void {
@@ -113,6 +120,20 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 		native("xs_inference_invoke").call(this, this.#model);
 	}
 
+	invokeAsync(): Promise<void> {
+		this.#open("invokeAsync");
+		return new Promise((resolve, reject) => {
+			native("xs_inference_start").call(this, this.#model, (error?: string) => {
+				this.#running = false;
+				if (error === undefined)
+					resolve();
+				else
+					reject(new Error(`inference: ${error}`));
+			});
+			this.#running = true;
+		});
+	}
+
 	output(index: number): Float32Array {
 		this.#open("output");
 		if (!Number.isInteger(index) || (index < 0) || (index >= this.outputs.length))
@@ -131,8 +152,28 @@ export default class Interpreter extends Native("xs_inference_destructor") {
 	close(): void {
 		if (this.#closed)
 			return;
+		if (this.#running)
+			throw new Error("inference: close() while the model runs (invokeAsync): wait for its promise");
 		this.#closed = true;
 		native("xs_inference_close").call(this);
 	}
 }
 Object.freeze(Interpreter.prototype);
+
+/**
+ * Simulator only, for tests that order events against a running model: while
+ * held, each invokeAsync's run waits on its worker thread until release()
+ * lets one start. hold(false) lets every waiting run go.
+ */
+export function hold(on: boolean): void {
+	native("xs_inference_hold")(on);
+}
+
+export function release(): void {
+	native("xs_inference_release")();
+}
+
+/** Simulator only: invokeAsync runs started and not settled yet, every interpreter's (a held run is one). */
+export function pending(): number {
+	return native("xs_inference_pending")();
+}
