@@ -48,6 +48,8 @@ import resource from "hardware/resource";
 import { installFactoryRoot, onOutcome, selfTest, serveUpdates, trustedRoot, updateStatus } from "update/ota";
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
+import { RequestService, requestTopic } from "requests/service";
+import { storedRequestFloor, storeRequestFloor } from "onboarding/setup-code";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
@@ -252,6 +254,15 @@ async function boot(): Promise<void> {
 		},
 		log: (line) => log.info(line),
 	});
+	// The phones' signed requests (requests/): each kind's handler is registered by the module that owns the change.
+	const requests = new RequestService({
+		deviceId: identity.deviceId, keys,
+		recipients: () => loadRecipients(),
+		now, clockSynced,
+		storedFloor: storedRequestFloor,
+		storeFloor: storeRequestFloor,
+		log: (level, line) => log[level](line),
+	});
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);
@@ -271,7 +282,7 @@ async function boot(): Promise<void> {
 		onConnect() {
 			log.info(`connected to ${configuration.broker.address}:${configuration.broker.port}`);
 			// A clean session: subscribe to this device's update topic on every connection.
-			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }]);
+			client.subscribe([{ filter: updateTopic(identity.topicId), qos: 1 }, { filter: requestTopic(identity.topicId), qos: 1 }]);
 			confirmed();
 			show("online", updateStatus(flash));
 			publisher!.onConnect();
@@ -290,6 +301,8 @@ async function boot(): Promise<void> {
 				if ((step === "started") || (step === "done") || (step === "ended early"))
 					log.info(`update over MQTT: ${step}`);
 			}
+			else if (message.topic === requestTopic(identity.topicId))
+				requests.receive(message.payload);
 		},
 	});
 	publisher = new Publisher(client, outbox, (event) => {

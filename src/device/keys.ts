@@ -17,6 +17,7 @@ import { read, write } from "hardware/keystore";
 import { bytes } from "hardware/random";
 import { digest, ed25519PublicKey, ed25519Sign, hmac, x25519PublicKey, wipe } from "hardware/crypto";
 import type { Signer } from "crypto/envelope";
+import { AeadAes256Gcm, Mode, setupRecipient } from "crypto/hpke";
 import type { FlashRegion } from "store/flash-region";
 import { readRecord, recordRegion, sectorErased } from "store/record";
 import { Sectors } from "store/layout";
@@ -34,6 +35,12 @@ export interface DeviceKeys {
 	readonly fingerprint: string;
 	/** For clips kept on the device: not used by the publishing path. */
 	storageKey(): Uint8Array;
+	/**
+	 * Opens an HPKE base-mode message sealed to the device's X25519 key (a
+	 * phone's request: requests/format); throws if it does not authenticate.
+	 * The secret key stays in this module.
+	 */
+	open(enc: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
 }
 
 /** SHA-256 over both public keys, first 16 bytes, hex in groups of four. */
@@ -59,13 +66,21 @@ export function loadOrCreateKeys(): { keys: DeviceKeys; created: boolean } {
 	wipe(secret);
 	const signingPublicKey = ed25519PublicKey(signingSeed);
 	const agreementPublicKey = x25519PublicKey(agreementSecret);
-	wipe(agreementSecret); // unused until the device receives addressed messages
 	const keys: DeviceKeys = Object.freeze({
 		signer: Object.freeze({ sign: (message: Uint8Array) => ed25519Sign(signingSeed, message) }),
 		signingPublicKey,
 		agreementPublicKey,
 		fingerprint: fingerprint(signingPublicKey, agreementPublicKey),
 		storageKey: () => storage.slice(),
+		open(enc: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+			const context = setupRecipient(Mode.Base, AeadAes256Gcm, enc, { secretKey: agreementSecret, publicKey: agreementPublicKey }, { info });
+			try {
+				return context.open(aad, ciphertext);
+			}
+			finally {
+				context.close();
+			}
+		},
 	});
 	return { keys, created };
 }

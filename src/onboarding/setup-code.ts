@@ -27,15 +27,35 @@ import { fromHex, toHex, utf8Encode, utf8Decode } from "util/bytes";
 export const iterations = 10000;
 export const saltBytes = 16;
 /**
- * One keystore entry holds the verifier and the failed attempts
- * (./window.ts), so that the simulator's six keystore sectors suffice: the
- * "onboarding" entry, JSON {"verifier": {salt, iterations, w0, L}, "failures"}.
+ * One keystore entry holds the verifier, the failed attempts (./window.ts),
+ * a pending invitation (./invitation.ts) and the request floor
+ * (requests/guard), so that the six keystore sectors of the nvs partition
+ * suffice: the "onboarding" entry, JSON {"verifier": {salt, iterations, w0,
+ * L}, "failures", "invitation", "requestFloor"}, written whole each time.
  */
 const entry = "onboarding";
 
+interface StoredVerifierJson {
+	salt: string;
+	iterations: number;
+	w0: string;
+	L: string;
+}
+
+/** A pending invitation (onboarding/invitation): the verifier of its one-time code, until when, and who invited. */
+export interface StoredInvitationJson {
+	verifier: StoredVerifierJson;
+	expires: number;
+	by: string;
+	nonce: string;
+}
+
 interface Stored {
-	verifier?: { salt: string; iterations: number; w0: string; L: string };
+	verifier?: StoredVerifierJson;
 	failures: number;
+	invitation?: StoredInvitationJson;
+	/** The request floor (requests/guard): the highest time of a durable request taken. */
+	requestFloor?: number;
 }
 
 function readStored(): Stored {
@@ -43,7 +63,12 @@ function readStored(): Stored {
 	if (!stored)
 		return { failures: 0 };
 	const json = JSON.parse(utf8Decode(stored)) as Stored;
-	return { ...(json.verifier ? { verifier: json.verifier } : {}), failures: Number.isInteger(json.failures) ? json.failures : 0 };
+	return {
+		...(json.verifier ? { verifier: json.verifier } : {}),
+		failures: Number.isInteger(json.failures) ? json.failures : 0,
+		...(json.invitation ? { invitation: json.invitation } : {}),
+		...(Number.isSafeInteger(json.requestFloor) ? { requestFloor: json.requestFloor } : {}),
+	};
 }
 
 function writeStored(stored: Stored): void {
@@ -58,6 +83,32 @@ export function storedFailures(): number {
 
 export function storeFailures(failures: number): void {
 	writeStored({ ...readStored(), failures });
+}
+
+/** The request floor kept with the verifier (requests/guard); 0 before the first durable request. */
+export function storedRequestFloor(): number {
+	return readStored().requestFloor ?? 0;
+}
+
+export function storeRequestFloor(time: number): void {
+	writeStored({ ...readStored(), requestFloor: time });
+}
+
+/** The pending invitation, if any (onboarding/invitation checks its expiry). */
+export function storedInvitation(): StoredInvitationJson | undefined {
+	return readStored().invitation;
+}
+
+/** Stores an invitation (replacing any other), or clears it; the failed attempts start again with it. */
+export function storeInvitation(invitation: StoredInvitationJson | undefined): void {
+	const stored = readStored();
+	delete stored.invitation;
+	writeStored({ ...stored, failures: 0, ...(invitation ? { invitation } : {}) });
+}
+
+/** A verifier as stored, read back. */
+export function verifierOf(json: StoredVerifierJson): StoredVerifier {
+	return Object.freeze({ salt: fromHex(json.salt), iterations: json.iterations, w0: fromHex(json.w0), L: fromHex(json.L) });
 }
 
 /** Codes nobody may get: all one digit, and the two runs (Matter's list). */
@@ -104,9 +155,7 @@ export interface StoredVerifier extends Verifier {
 /** The verifier the label's code opens, if the device has one. */
 export function loadVerifier(): StoredVerifier | undefined {
 	const json = readStored().verifier;
-	if (!json)
-		return undefined;
-	return Object.freeze({ salt: fromHex(json.salt), iterations: json.iterations, w0: fromHex(json.w0), L: fromHex(json.L) });
+	return json ? verifierOf(json) : undefined;
 }
 
 /**
@@ -118,6 +167,7 @@ export function newSetupCode(): string {
 	const passcode = drawPasscode();
 	const salt = bytes(saltBytes);
 	const verifier = verifierFor(utf8Encode(passcode), salt, iterations);
-	writeStored({ verifier: { salt: toHex(salt), iterations, w0: toHex(verifier.w0), L: toHex(verifier.L) }, failures: 0 });
+	const { requestFloor } = readStored();
+	writeStored({ verifier: { salt: toHex(salt), iterations, w0: toHex(verifier.w0), L: toHex(verifier.L) }, failures: 0, ...((requestFloor !== undefined) ? { requestFloor } : {}) });
 	return passcode;
 }

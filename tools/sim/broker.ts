@@ -2,8 +2,9 @@
  * The embedded broker for `doorward sim`: aedes, in this process, on a free
  * loopback port. It is not open: each run makes random credentials for the
  * device, the phone and a release server. The device may publish events and
- * read its update topic; the phone may only read events; the release server
- * may only publish to update topics.
+ * read its update and request topics; the phone may read events and publish
+ * signed requests (docs/protocol/requests.md); the release server may only
+ * publish to update topics.
  */
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
@@ -43,6 +44,7 @@ function matches(expected: Credentials, username: string | undefined, password: 
 
 const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
 const updateTopic = /^dw\/[0-9a-f]{32}\/up$/;
+const requestTopic = /^dw\/[0-9a-f]{32}\/rq$/;
 
 /**
  * `tap` sees every byte that clients send to the broker, as a capture on the
@@ -67,13 +69,14 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 		},
 		authorizePublish(client, packet, done) {
 			const role = client ? roles.get(client) : undefined;
-			const allowed = ((role === "device") && eventTopic.test(packet.topic)) || ((role === "release") && updateTopic.test(packet.topic));
+			const allowed = ((role === "device") && eventTopic.test(packet.topic)) || ((role === "release") && updateTopic.test(packet.topic))
+				|| ((role === "phone") && requestTopic.test(packet.topic));
 			done(allowed ? null : new Error("publish not allowed"));
 		},
 		authorizeSubscribe(client, subscription, done) {
 			const role = roles.get(client);
 			const allowed = ((role === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic)))
-				|| ((role === "device") && updateTopic.test(subscription.topic));
+				|| ((role === "device") && (updateTopic.test(subscription.topic) || requestTopic.test(subscription.topic)));
 			done(allowed ? null : new Error("subscribe not allowed"), subscription);
 		},
 	});
