@@ -74,6 +74,8 @@ export default class Capture {
 	/** Clips being recorded: each trigger's starts at once, so several can overlap. */
 	#recordings: Recording[] = [];
 	#waits: SnapshotWait[] = [];
+	/** The live view's taps (live/service): every frame the camera gives, not thinned to `fps`. */
+	#watchers: ((frame: Uint8Array, at: number) => void)[] = [];
 
 	/** The interval between kept frames, ms. */
 	#interval: number;
@@ -163,6 +165,31 @@ export default class Capture {
 		});
 	}
 
+	/**
+	 * Every frame the camera gives, as it comes, until the returned function
+	 * is called (the live view). The camera runs while anyone watches. A
+	 * watcher is called from the camera's callback and must not throw; it
+	 * gets the camera's copy, which the pre-roll may keep too: it must not
+	 * change it.
+	 */
+	watch(watcher: (frame: Uint8Array, at: number) => void): { unwatch: () => void; error?: string } {
+		this.#watchers = [...this.#watchers, watcher];
+		const unwatch = () => {
+			this.#watchers = this.#watchers.filter((other) => other !== watcher);
+			this.#idle();
+		};
+		const unavailable = this.#open() ?? this.#run();
+		return unavailable ? { unwatch, error: unavailable } : { unwatch };
+	}
+
+	get width(): number {
+		return this.#widthNow();
+	}
+
+	get height(): number {
+		return this.#heightNow();
+	}
+
 	close(): void {
 		for (const recording of [...this.#recordings])
 			this.#finish(recording, "capture closed");
@@ -218,7 +245,7 @@ export default class Capture {
 
 	/** Without a pre-roll, the camera stops when nobody waits for a frame. */
 	#idle(): void {
-		if ((this.#options.preRollFrames > 0) || this.#recordings.length || this.#waits.length || !this.#running)
+		if ((this.#options.preRollFrames > 0) || this.#recordings.length || this.#waits.length || this.#watchers.length || !this.#running)
 			return;
 		this.#running = false;
 		try {
@@ -266,6 +293,11 @@ export default class Capture {
 			if (!this.#running)
 				continue; // a frame that arrived after stop(): let it go
 			const at = now();
+			if (this.#watchers.length) {
+				const frame = new Uint8Array(buffer);
+				for (const watcher of this.#watchers)
+					watcher(frame, at);
+			}
 			// Kept at `fps`: a frame earlier than 80% of an interval after the last one is let go.
 			if (at - this.#lastKeptAt < 0.8 * this.#interval)
 				continue;

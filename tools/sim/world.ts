@@ -81,6 +81,8 @@ export class SimulatedDevice extends EventEmitter {
 	#connections = 0;
 	#linkHandle = -1;
 	framesSent = 0;
+	/** How many phones the device's status indicator says are watching its live view. */
+	watching = 0;
 	/** The world's wall clock (ms) at each press and PIR trigger, oldest first: the --json `pressedAt`. */
 	readonly triggers: { readonly kind: "ring" | "motion"; readonly at: number }[] = [];
 	/** Resets so far (restarts into an update, rollbacks). */
@@ -370,6 +372,12 @@ export class SimulatedDevice extends EventEmitter {
 			catch {
 				this.emit("warning", "device sent a status that is not JSON");
 				return;
+			}
+			// The live view's indicator (hardware/status watching) is not a state: it goes beside them.
+			if (status.state === "watching") {
+				this.watching = Number(status.watching) || 0;
+				this.emit("watching", this.watching);
+				break;
 			}
 			this.emit("status", status);
 			break;
