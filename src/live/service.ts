@@ -37,6 +37,7 @@ import {
 	sessionKeys, sessionTopic, stopPayloadSize, transcript,
 } from "./format";
 import type { EndReason, LiveCrypto } from "./format";
+import { Sizes } from "./format";
 import { toHex } from "util/bytes";
 
 /** At most this many sessions start per minute, all phones together: each writes two audit entries and wakes the radio. */
@@ -53,6 +54,8 @@ export interface LiveChannel {
 
 export interface LiveCamera {
 	watch(watcher: (frame: Uint8Array, at: number) => void): { unwatch: () => void; error?: string };
+	/** Asks the sensor for a size; none: back to the configuration's (pipeline/capture resize). */
+	resize(size?: { width: number; height: number }): string | undefined;
 	readonly width: number;
 	readonly height: number;
 }
@@ -78,6 +81,7 @@ interface Session {
 	readonly salt: Uint8Array;
 	readonly seconds: number;
 	readonly startedAt: number;
+	readonly size: typeof Sizes[number];
 	counter: number;
 	frames: number;
 	dropped: number;
@@ -147,6 +151,15 @@ export class LiveService {
 		}
 		const deviceEphemeral = x25519PublicKey(secret);
 		wipe(secret);
+		// One session per phone: a new start from it replaces its session (its app restarted, or it asks for another size).
+		if (own)
+			this.#end(own, "replaced");
+		// VGA is asked of the sensor while a session wants it (the clips get it too meanwhile); the accept says what it gives.
+		if ((start.size.name === "vga") || !this.#sessions.some((session) => (session.size.name === "vga") && (session.phone.keyId !== signer.keyId))) {
+			const unavailable = options.camera.resize((start.size.name === "vga") ? { width: start.size.width, height: start.size.height } : undefined);
+			if (unavailable)
+				options.log("warn", `live view: ${unavailable}`);
+		}
 		const fields = {
 			deviceId: options.deviceId, signer: request.signer, time: request.time, nonce: request.nonce, payload: request.payload,
 			deviceEphemeral, width: options.camera.width, height: options.camera.height, seconds: start.seconds,
@@ -162,12 +175,10 @@ export class LiveService {
 		finally {
 			wipe(shared);
 		}
-		if (own)
-			this.#end(own, "replaced");
 		this.#starts.push(at);
 		const session: Session = {
 			id: keys.id, topic: sessionTopic(crypto, start.phoneEphemeral), phone: signer, key: keys.key, salt: keys.salt,
-			seconds: start.seconds, startedAt: at, counter: 0, frames: 0, dropped: 0, timer: undefined,
+			seconds: start.seconds, startedAt: at, size: start.size, counter: 0, frames: 0, dropped: 0, timer: undefined,
 		};
 		// Everyone is told, before the first frame: the entry is on flash and queued, sealed to every phone.
 		options.audit.record({ type: "liveStart", phone: signer.keyId, name: signer.name, session: session.id, seconds: start.seconds, size: start.size.name }, { readers: options.recipients() });
@@ -246,6 +257,8 @@ export class LiveService {
 			this.#unwatch();
 			this.#unwatch = undefined;
 		}
+		if (!this.#sessions.some((other) => other.size.name === "vga"))
+			options.camera.resize();
 		watching(this.#sessions.length);
 		const seconds = Math.round((ticks() - session.startedAt) / 100) / 10;
 		options.log("info", `live view ${session.id} for phone ${session.phone.keyId} ended (${reason}) after ${seconds} s: ${session.frames} frames sent, ${session.dropped} dropped`);

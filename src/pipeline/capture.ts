@@ -79,10 +79,13 @@ export default class Capture {
 
 	/** The interval between kept frames, ms. */
 	#interval: number;
+	/** The size the sensor is asked for: the configuration's, or the live view's while one asks for more (resize). */
+	#size: { width: number; height: number };
 
 	constructor(options: CaptureOptions) {
 		this.#options = options;
 		this.#interval = 1000 / options.fps;
+		this.#size = { width: options.width, height: options.height };
 		const unavailable = this.#open();
 		if (unavailable)
 			log.error(`${unavailable}: events will carry no frames until it opens (tried again at each trigger)`);
@@ -182,6 +185,36 @@ export default class Capture {
 		return unavailable ? { unwatch, error: unavailable } : { unwatch };
 	}
 
+	/**
+	 * Asks the sensor for another size (the live view's VGA; back to the
+	 * configuration's with no size): the camera is opened again at it. The
+	 * pre-roll of the old size is let go, so a clip that starts afterwards
+	 * holds one size (a shortfall is made up after its trigger); a clip being
+	 * recorded across the change keeps the frames it has, of both sizes
+	 * (docs/protocol/live.md § Size). Returns why the camera could not be
+	 * opened, if it could not.
+	 */
+	resize(size?: { width: number; height: number }): string | undefined {
+		const wanted = size ?? { width: this.#options.width, height: this.#options.height };
+		if ((wanted.width === this.#size.width) && (wanted.height === this.#size.height))
+			return undefined;
+		this.#size = { width: wanted.width, height: wanted.height };
+		const running = this.#running;
+		this.#ring = [];
+		try {
+			if (running)
+				this.#camera?.stop();
+			this.#camera?.close();
+		}
+		catch (error) {
+			log.warn(`camera: ${(error as Error).message}`);
+		}
+		this.#camera = undefined;
+		this.#running = false;
+		const unavailable = this.#open() ?? ((running || (this.#options.preRollFrames > 0) || this.#watchers.length) ? this.#run() : undefined);
+		return unavailable;
+	}
+
 	get width(): number {
 		return this.#widthNow();
 	}
@@ -205,11 +238,11 @@ export default class Capture {
 	}
 
 	#widthNow(): number {
-		return this.#camera?.width ?? this.#options.width;
+		return this.#camera?.width ?? this.#size.width;
 	}
 
 	#heightNow(): number {
-		return this.#camera?.height ?? this.#options.height;
+		return this.#camera?.height ?? this.#size.height;
 	}
 
 	#snapshotOf(frame: Kept): Snapshot {
@@ -221,7 +254,7 @@ export default class Capture {
 		if (this.#camera)
 			return undefined;
 		try {
-			this.#camera = new Camera({ width: this.#options.width, height: this.#options.height, onReadable: () => this.#drain() });
+			this.#camera = new Camera({ width: this.#size.width, height: this.#size.height, onReadable: () => this.#drain() });
 			return undefined;
 		}
 		catch (error) {

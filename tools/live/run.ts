@@ -5,7 +5,7 @@
  * opens each sealed frame and writes it to --out. The frames are in clear
  * only there, on the phone's side.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
@@ -157,6 +157,8 @@ export async function bootDevice(flashPath: string, broker: { port: number; devi
 		flashPath,
 		secretPath: deviceSecretFor(flashPath),
 		configuration: { ...scene.device, broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "doorward-sim", hardwareRevision: "sim" },
+		// VGA is asked of the sensor: the world's camera gives the scene at that size.
+		scaleToCamera: true,
 		onLog: (line) => say(`device | ${line}`),
 	});
 	device.setScene(scene);
@@ -190,7 +192,18 @@ export async function runLive(options: LiveOptions): Promise<number> {
 		throw new UsageError(`--flash ${options.flash}: no such simulated device (doorward label --flash makes one; pair a phone with it first)`);
 	if (!phone.devices[label.deviceId])
 		throw new UsageError(`the phone ${phone.name} is not paired with device ${label.deviceId}`);
-	const broker = await startEmbeddedBroker();
+	// The device keeps the broker it was first configured with: the same port and credentials each run, kept beside its flash.
+	const brokerFile = `${flashPath}.broker.json`;
+	const fixed = existsSync(brokerFile) ? JSON.parse(readFileSync(brokerFile, "utf8")) as { port: number; device: Credentials; phone: Credentials } : undefined;
+	let broker;
+	try {
+		broker = await startEmbeddedBroker(undefined, undefined, fixed);
+	}
+	catch (error) {
+		throw new UsageError(`the device's broker port ${fixed?.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+	}
+	if (!fixed)
+		writeFileSync(brokerFile, `${JSON.stringify({ port: broker.port, device: broker.device, phone: broker.phone })}\n`, { mode: 0o600 });
 	let device: SimulatedDevice | undefined;
 	let client: MqttClient | undefined;
 	const interrupted = new Promise<void>((resolve) => {

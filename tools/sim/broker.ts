@@ -54,9 +54,13 @@ const liveTopic = /^dw\/lv\/[0-9a-f]{32}$/;
  * wire would; `onPublish` each client's PUBLISH as the broker has it whole
  * (what `npm run bench:latency` times "at the broker" by).
  */
-export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void): Promise<EmbeddedBroker> {
-	const device = credentials("device");
-	const phone = credentials("phone");
+/**
+ * `fixed`: the port and credentials of an earlier run (`doorward live` keeps
+ * them beside a device's flash, whose stored configuration names them).
+ */
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void, fixed?: { port: number; device: Credentials; phone: Credentials }): Promise<EmbeddedBroker> {
+	const device = fixed?.device ?? credentials("device");
+	const phone = fixed?.phone ?? credentials("phone");
 	const release = credentials("release");
 	const roles = new WeakMap<object, "device" | "phone" | "release">();
 	const aedes = await Aedes.createBroker({
@@ -98,7 +102,7 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 	});
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => resolve());
+		server.listen(fixed?.port ?? 0, "127.0.0.1", () => resolve());
 	});
 	const port = (server.address() as AddressInfo).port;
 	return {
