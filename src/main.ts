@@ -24,6 +24,7 @@ import { factoryLineHandler } from "onboarding/factory-line";
 import { serveOnboarding } from "onboarding/service";
 import type { OnboardingAuditEntry } from "onboarding/service";
 import { windowMs } from "onboarding/window";
+import { factoryReset, recoverReset } from "onboarding/reset";
 import { Audit } from "audit/audit";
 import type { AuditChange } from "audit/audit";
 import { AuditLog } from "audit/log";
@@ -49,6 +50,8 @@ import { installFactoryRoot, onOutcome, selfTest, serveUpdates, trustedRoot, upd
 import { onBundle, report } from "hardware/ota";
 import { BundleAssembler, updateTopic } from "update/delivery";
 import { RequestService, requestTopic } from "requests/service";
+import { removalHandler } from "requests/removal";
+import { cancelInvitationBy, invitationHandler } from "onboarding/invitation";
 import { storedRequestFloor, storeRequestFloor } from "onboarding/setup-code";
 import { LiveService, recordCutSessions } from "live/service";
 
@@ -108,7 +111,7 @@ function openAudit(flash: FlashRegion, identity: Identity, keys: DeviceKeys, seq
 		clock: () => ({ time: now(), set: clockSynced() }),
 	});
 	const audit = new Audit(auditLog, auditDelivery({ deviceId: identity.deviceId, topic: eventTopic(identity), signer: keys.signer, sequence, outbox, kick }));
-	const recovered = recoverPhones(audit);
+	const recovered = recoverPhones(audit) ?? recoverReset(audit);
 	if (recovered)
 		log.warn(`audit: finished entry ${recovered.seq} (${recovered.type}) that a power cut had stopped`);
 	recordProvisioning(flash, identity, audit);
@@ -245,8 +248,9 @@ async function boot(): Promise<void> {
 	}));
 	// Onboarding needs the keys, not the configuration: a device can be set up in its box.
 	const onboarding = serveOnboarding({
-		identity, keys, now,
-		admit: (agreementKey, name, time, signingKey) => admitPhone(audit, agreementKey, name, time, { role: "owner", by: "setup code" }, signingKey),
+		identity, keys, now, clockSet: clockSynced,
+		admit: (agreementKey, name, time, signingKey, invitation) => admitPhone(audit, agreementKey, name, time,
+			invitation ? { role: "member", by: "invitation", invitedBy: invitation.by } : { role: "owner", by: "setup code" }, signingKey),
 		onAdmitted: (phones) => (recipients = phones),
 		audit: (entry, apply) => {
 			// The window every boot of an unowned device opens is no one's action, and recording it would write
@@ -268,6 +272,15 @@ async function boot(): Promise<void> {
 		storeFloor: storeRequestFloor,
 		log: (level, line) => log[level](line),
 	});
+	// The live view is made once the MQTT client is (below); a removal ends the removed phone's session at once.
+	let live: LiveService | undefined;
+	requests.register(removalHandler(audit, (phones, removed) => {
+		recipients = phones;
+		live?.phoneRemoved(removed);
+		if (cancelInvitationBy(removed))
+			log.info(`onboarding: the invitation of removed phone ${removed} is cancelled`);
+	}));
+	requests.register(invitationHandler(audit, now, (line) => log.info(line)));
 	if (!recipients.length)
 		log.warn("no phone is paired: events cannot be sealed until one is");
 	const configuration = await configure(flash, provisioned);
@@ -326,7 +339,7 @@ async function boot(): Promise<void> {
 		publisher,
 	});
 	// The live view (live/): its start and stop are signed requests; its frames never queue behind the socket.
-	const live = new LiveService({
+	live = new LiveService({
 		deviceId: identity.deviceId, keys, camera: capture, channel: client, audit,
 		recipients: () => recipients,
 		now,
@@ -349,6 +362,18 @@ async function boot(): Promise<void> {
 				}
 			}
 			doorbell.trigger(kind);
+		},
+		onHold() {
+			// Held for 10 s: a factory reset. Its entry reaches the old phones first (the outbox), then the erasing.
+			try {
+				recipients = factoryReset(audit);
+				publisher?.kick();
+				log.warn("factory reset: the phones, the Wi-Fi network and any invitation are erased; the factory identity is kept");
+				onboarding.reset();
+			}
+			catch (error) {
+				log.error(`factory reset: ${(error as Error).message}`);
+			}
 		},
 	});
 	show("connecting", updateStatus(flash));

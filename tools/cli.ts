@@ -13,6 +13,8 @@ import { keygen, label, pair, parseNetwork, open, PhoneFileError } from "./phone
 import { OnboardingError } from "./phone/onboarding.js";
 import { EnvelopeError } from "./phone/open.js";
 import { pairLin } from "./phone/lin.js";
+import { invite, remove } from "./phone/owner.js";
+import { RequestError } from "./phone/requests.js";
 import { auditCommand } from "./phone/audit.js";
 import { releaseCommand, releaseUsage } from "./release/commands.js";
 import { factoryCommand, factoryUsage } from "./factory/commands.js";
@@ -53,6 +55,14 @@ commands:
       [--fingerprint FP] [--timeout SECONDS] [--reset-device]
                  onboard that phone with the firmware running in Moddable's lin
                  simulator (mcsim), over files in /tmp (doorward-link-*)
+  invite --phone OWNER --flash FILE [--json]
+                 the owner's phone sends the simulated device a signed
+                 invitation (docs/protocol/requests.md) and prints its one-time
+                 code (JSON {"code", "expires"}), which pair --code takes, once,
+                 within 10 minutes
+  remove --phone FILE --flash FILE --key-id ID
+                 a signed removal: an owner's phone removes the phone whose
+                 phone key fingerprint is ID, or a phone removes itself
   open --phone FILE EVENT [--out DIR] [--topic TOPIC]
                  verify and decrypt a captured event (event.dwe), once: the
                  phone file remembers it; TOPIC is the MQTT topic it came on
@@ -193,6 +203,18 @@ export async function main(argv: string[]): Promise<number> {
 				resetDevice: values["reset-device"]!,
 			}, say);
 		}
+		case "remove": {
+			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, "key-id": { type: "string" } }, strict: true });
+			if (!values.phone || !values.flash || !values["key-id"])
+				throw new UsageError("remove: --phone FILE, --flash FILE and --key-id ID are required");
+			return await remove(values.phone, values.flash, values["key-id"], say);
+		}
+		case "invite": {
+			const { values } = parseArgs({ args, options: { phone: { type: "string" }, flash: { type: "string" }, json: { type: "boolean", default: false } }, strict: true });
+			if (!values.phone || !values.flash)
+				throw new UsageError("invite: --phone OWNER and --flash FILE are required");
+			return await invite(values.phone, values.flash, values.json!, (line) => process.stdout.write(`${line}\n`), say);
+		}
 		case "open": {
 			const { values, positionals } = parseArgs({ args, options: { phone: { type: "string" }, out: { type: "string" }, topic: { type: "string" } }, strict: true, allowPositionals: true });
 			if (!values.phone || (positionals.length !== 1))
@@ -231,7 +253,7 @@ export async function main(argv: string[]): Promise<number> {
 		}
 	}
 	catch (error) {
-		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof OnboardingError) || (error instanceof EnvelopeError) || (error instanceof DetectError) || (error instanceof DetectUsageError) || (error instanceof LiveError)) {
+		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof OnboardingError) || (error instanceof EnvelopeError) || (error instanceof RequestError) || (error instanceof DetectError) || (error instanceof DetectUsageError) || (error instanceof LiveError)) {
 			say(`doorward: ${error.message}`);
 			return 1;
 		}

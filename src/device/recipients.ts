@@ -91,3 +91,9 @@ export function removeRecipient(keyIdHex: string): PairedPhone[] {
 	store(phones);
 	return phones;
 }
+
+/** Removes every phone (a factory reset): one keystore write. */
+export function clearRecipients(): PairedPhone[] {
+	store([]);
+	return [];
+}

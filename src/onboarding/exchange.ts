@@ -23,11 +23,13 @@
 import { fingerprint as deviceFingerprint } from "device/keys";
 import type { DeviceKeys } from "device/keys";
 import type { Identity } from "device/identity";
-import { owned, validPhoneName } from "device/recipients";
+import { loadRecipients, owned, validPhoneName } from "device/recipients";
 import type { PairedPhone } from "device/recipients";
 import { VerifierExchange } from "onboarding/spake2plus";
 import type { StoredVerifier } from "onboarding/setup-code";
-import { CommissioningWindow } from "onboarding/window";
+import { CommissioningWindow, maxFailures } from "onboarding/window";
+import { currentInvitation, endInvitation, invitationFailed } from "onboarding/invitation";
+import type { Invitation } from "onboarding/invitation";
 import { DeviceSession } from "onboarding/session";
 import { fragment, Reassembler } from "onboarding/frames";
 import { fromHex, toHex, utf8Decode, utf8Encode } from "util/bytes";
@@ -56,11 +58,14 @@ export interface OnboardingDevice {
 	readonly window: CommissioningWindow;
 	verifier(): StoredVerifier | undefined;
 	now(): number;
+	/** Whether the wall clock is set (device/time clockSynced): an invitation's expiry needs it. */
+	clockSet(): boolean;
 	/**
-	 * Admits the phone as the owner and returns the new phone list: its audit
-	 * entry first, then one keystore write (audit/phones' admitPhone).
+	 * Admits the phone, as the owner with the label's code or as a member with
+	 * an invitation, and returns the new phone list: its audit entry first,
+	 * then one keystore write (audit/phones' admitPhone).
 	 */
-	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array): PairedPhone[];
+	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array, invitation?: Invitation): PairedPhone[];
 	/** A wrong code: `count` failed attempts are on flash now. */
 	failed?(count: number): void;
 	/** The new phone list, after an admission. */
@@ -122,6 +127,8 @@ export class OnboardingExchange {
 	#state: "hello" | "share" | "confirm" | "request" | "admitted" | "closed" = "hello";
 	#spake: VerifierExchange | undefined;
 	#session: DeviceSession | undefined;
+	/** The invitation this exchange runs with, on an owned device; none with the label's code. */
+	#invitation: Invitation | undefined;
 
 	constructor(device: OnboardingDevice, link: LinkEnd) {
 		this.#device = device;
@@ -187,6 +194,22 @@ export class OnboardingExchange {
 		this.#spake = undefined;
 	}
 
+	/** The label's window, or the invitation, still admits: checked again at each step, as either can close meanwhile. */
+	#stillOpen(): void {
+		const device = this.#device;
+		if (!this.#invitation) {
+			if (owned())
+				throw new Refusal("the device has an owner: the label's code admits nobody, an owner must invite");
+			const window = device.window.state();
+			if (!window.open)
+				throw new Refusal(`the commissioning window is ${window.reason}`);
+			return;
+		}
+		const invitation = currentInvitation(device.now(), device.clockSet());
+		if ("refused" in invitation)
+			throw new Refusal(invitation.refused);
+	}
+
 	#expect(type: number, wanted: number, body: Uint8Array, length: number): void {
 		if (type !== wanted)
 			throw new Refusal(`message 0x${type.toString(16).padStart(2, "0")} out of turn (expected 0x${wanted.toString(16).padStart(2, "0")})`);
@@ -201,14 +224,25 @@ export class OnboardingExchange {
 			this.#expect(type, Message.Hello, body, 1);
 			if (body[0] !== version)
 				throw new Refusal(`protocol version ${body[0]} is not supported (this device speaks ${version})`);
-			if (owned())
-				throw new Refusal("the device has an owner: the label's code admits nobody, an owner must invite");
-			const window = device.window.state();
-			if (!window.open)
-				throw new Refusal(`the commissioning window is ${window.reason}`);
-			const verifier = device.verifier();
-			if (!verifier)
-				throw new Refusal("the device has no setup code yet (the factory draws it with the label)");
+			let verifier: StoredVerifier | undefined;
+			if (owned()) {
+				// An owned device takes only an owner's invitation, with its own one-time code.
+				const invitation = currentInvitation(device.now(), device.clockSet());
+				if ("refused" in invitation)
+					throw new Refusal(invitation.refused);
+				if (device.window.failures >= maxFailures)
+					throw new Refusal(`the invitation was tried ${maxFailures} times with a wrong code: an owner must invite again`);
+				this.#invitation = invitation;
+				verifier = invitation.verifier;
+			}
+			else {
+				const window = device.window.state();
+				if (!window.open)
+					throw new Refusal(`the commissioning window is ${window.reason}`);
+				verifier = device.verifier();
+				if (!verifier)
+					throw new Refusal("the device has no setup code yet (the factory draws it with the label)");
+			}
 			this.#spake = new VerifierExchange({ context: utf8Encode(context), idProver: new Uint8Array(0), idVerifier: utf8Encode(device.identity.deviceId) }, verifier);
 			const parameters = new Uint8Array(1 + 4 + verifier.salt.length);
 			parameters[0] = version;
@@ -220,9 +254,7 @@ export class OnboardingExchange {
 		}
 		case "share": {
 			this.#expect(type, Message.Share, body, 65);
-			const window = device.window.state();
-			if (!window.open)
-				throw new Refusal(`the commissioning window is ${window.reason}`);
+			this.#stillOpen();
 			// Counted before anything is checked: cutting the power now cannot save an attempt.
 			device.window.attempt();
 			const { shareV, confirmV } = this.#spake!.respond(body);
@@ -240,8 +272,14 @@ export class OnboardingExchange {
 				shared = this.#spake!.finish(body);
 			}
 			catch {
-				device.failed?.(device.window.failures);
-				throw new Refusal(`wrong code (${device.window.failures} failed attempts of 20)`);
+				const failures = device.window.failures;
+				if (this.#invitation) {
+					if (invitationFailed(failures))
+						device.log(`onboarding: the invitation from phone ${this.#invitation.by} is cancelled after ${failures} wrong codes`);
+				}
+				else
+					device.failed?.(failures);
+				throw new Refusal(`wrong code (${failures} failed attempts of ${maxFailures})`);
 			}
 			this.#spake = undefined;
 			this.#session = new DeviceSession(shared);
@@ -252,22 +290,30 @@ export class OnboardingExchange {
 		case "request": {
 			this.#expect(type, Message.Request, body, -1);
 			const request = checkRequest(JSON.parse(utf8Decode(this.#session!.open(type, body))));
-			if (owned())
-				throw new Refusal("the device has an owner: the label's code admits nobody, an owner must invite");
+			const invitation = this.#invitation;
+			this.#stillOpen();
+			if (invitation && loadRecipients().some((phone) => toHex(phone.publicKey) === toHex(request.agreementKey)))
+				throw new Refusal("this phone is paired already");
+			// An invitation is used up first: a power cut after this leaves it used and the phone not
+			// admitted (the owner invites again), never a code that admits twice.
+			if (invitation)
+				endInvitation();
 			// The audit entry, then one keystore write: a power cut leaves the phone admitted or not, and
 			// an entry without its write is finished at the next boot (audit/phones' recoverPhones).
-			const phones = device.admit(request.agreementKey, request.name, device.now(), request.signingKey);
+			const phones = device.admit(request.agreementKey, request.name, device.now(), request.signingKey, invitation);
 			const admitted = phones.find((phone) => toHex(phone.publicKey) === toHex(request.agreementKey));
-			if (!admitted || (admitted.role !== "owner"))
+			const role = invitation ? "member" : "owner";
+			if (!admitted || (admitted.role !== role))
 				throw new Refusal("the admission was not stored");
-			device.window.succeeded();
+			if (!invitation)
+				device.window.succeeded();
 			device.onAdmitted(phones, admitted);
-			device.log(`onboarding: phone ${admitted.keyId} admitted as the owner (${phones.length} paired)`);
+			device.log(`onboarding: phone ${admitted.keyId} admitted as ${invitation ? `a member, invited by phone ${invitation.by}` : "the owner"} (${phones.length} paired)`);
 			const { identity, keys } = device;
 			this.#state = "admitted";
 			this.#sendSealed(Message.Answer, {
 				ok: true,
-				role: "owner",
+				role: admitted.role,
 				deviceId: identity.deviceId,
 				topicId: identity.topicId,
 				signingPublicKey: toHex(keys.signingPublicKey),

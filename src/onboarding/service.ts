@@ -12,6 +12,7 @@ import { CommissioningWindow, maxFailures } from "onboarding/window";
 import { OnboardingExchange } from "onboarding/exchange";
 import type { JoinOutcome } from "onboarding/exchange";
 import { storeNetwork, storedNetwork } from "onboarding/wifi";
+import type { Invitation } from "onboarding/invitation";
 
 /**
  * The changes onboarding makes besides admissions, for the audit log
@@ -27,8 +28,9 @@ export interface OnboardingOptions {
 	readonly identity: Identity;
 	readonly keys: DeviceKeys;
 	now(): number;
-	/** Admits the owner: its audit entry first, then the keystore write (see OnboardingDevice). */
-	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array): PairedPhone[];
+	clockSet(): boolean;
+	/** Admits the owner, or an invited member: its audit entry first, then the keystore write (see OnboardingDevice). */
+	admit(agreementKey: Uint8Array, name: string, time: number, signingKey: Uint8Array, invitation?: Invitation): PairedPhone[];
 	onAdmitted(phones: PairedPhone[]): void;
 	/** The audit hook: records the change, then runs `apply` (the change itself) if there is one. */
 	audit(entry: OnboardingAuditEntry, apply?: () => void): void;
@@ -38,6 +40,8 @@ export interface OnboardingOptions {
 export interface Onboarding {
 	/** The button was pressed: an unowned device opens a new window. */
 	buttonPressed(): void;
+	/** A factory reset erased the phones (onboarding/reset): the device is unowned and opens a window. */
+	reset(): void;
 }
 
 function join(ssid: string, passphrase: string, options: OnboardingOptions): Promise<JoinOutcome> {
@@ -57,6 +61,7 @@ export function serveOnboarding(options: OnboardingOptions): Onboarding {
 			window,
 			verifier: loadVerifier,
 			now: options.now,
+			clockSet: options.clockSet,
 			admit: options.admit,
 			onAdmitted: (phones) => options.onAdmitted(phones),
 			failed(count) {
@@ -83,6 +88,11 @@ export function serveOnboarding(options: OnboardingOptions): Onboarding {
 			window.openByButton();
 			options.audit({ kind: "window opened", by: "button" });
 			options.log("onboarding: the commissioning window is open (button)");
+		},
+		reset() {
+			// The reset's own entry records this window: no second entry.
+			window.openByButton();
+			options.log("onboarding: the commissioning window is open (factory reset)");
 		},
 	};
 }

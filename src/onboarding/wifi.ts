@@ -17,10 +17,18 @@ export function storedNetwork(): Network | undefined {
 	const stored = read(entry);
 	if (!stored)
 		return undefined;
-	const json = JSON.parse(utf8Decode(stored)) as Network;
+	const json = JSON.parse(utf8Decode(stored)) as Network | Record<string, never>;
+	if (typeof json.ssid !== "string")
+		return undefined;
 	return Object.freeze({ ssid: json.ssid, passphrase: json.passphrase });
 }
 
 export function storeNetwork(network: Network): void {
 	write(entry, utf8Encode(JSON.stringify({ ssid: network.ssid, passphrase: network.passphrase })));
+}
+
+/** Forgets the network (a factory reset): the keystore has no delete, so the entry becomes an empty object. */
+export function eraseNetwork(): void {
+	if (read(entry))
+		write(entry, utf8Encode("{}"));
 }

@@ -10,6 +10,8 @@ import type { EventKind } from "store/outbox";
 
 export interface TriggerOptions {
 	onTrigger: (kind: EventKind) => void;
+	/** The button held down for 10 s (hardware/button onHold): the factory reset's gesture. */
+	onHold?: () => void;
 	/**
 	 * A second press within this window is the same ring (a bouncing
 	 * contact, an impatient double press). Measured when the press is
@@ -38,6 +40,7 @@ export default class Triggers {
 				lastRing = at;
 				options.onTrigger("ring");
 			},
+			...(options.onHold ? { onHold: options.onHold } : {}),
 		});
 		this.#motion = new Motion({
 			onMotion: () => {

@@ -1,10 +1,8 @@
 /*
  * What the broker sees: captured byte for byte, it holds no frame, no
- * metadata, no kind; a phone the device never admitted cannot open what it
- * receives; a tampered event opens nowhere. (A phone removed by its owner:
- * removal is now an owner's signed request, issue 12's invitations and
- * removal, which are not built yet; until they are, the label's code admits
- * one phone, the owner.)
+ * metadata, no kind; a phone that was removed (the owner invited it, then
+ * removed it, both by signed requests) cannot open what follows; a tampered
+ * event opens nowhere.
  */
 import { test } from "node:test";
 import { waitFor } from "../support/wait.js";
@@ -23,15 +21,18 @@ import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, rememberDevice, phoneFingerprint, phoneKeys } from "../../tools/phone/identity.js";
 import { openEvent, parseHeader } from "../../tools/phone/open.js";
 import { pairOwner } from "../support/onboard.js";
+import { requester, sendRequest } from "../support/requests.js";
+import { Kind, removalPayload } from "../../tools/phone/requests.js";
+import { invitationPayload, newInvitationCode } from "../../tools/phone/invitation.js";
 
 const build = simulatorBuild();
 
 
-test("the broker relays only ciphertext; a phone the device did not admit reads nothing; tampering is refused", async () => {
+test("the broker relays only ciphertext; a removed phone reads nothing new; tampering is refused", async () => {
 	const captured: Buffer[] = [];
 	const broker = await startEmbeddedBroker((bytes) => captured.push(Buffer.from(bytes)));
 	const owner = createPhone("owner");
-	const former = createPhone("stranger");
+	const former = createPhone("former");
 	const ownerEvents: ReceivedEvent[] = [];
 	const formerEvents: ReceivedEvent[] = [];
 	const formerWarnings: string[] = [];
@@ -40,31 +41,40 @@ test("the broker relays only ciphertext; a phone the device did not admit reads 
 	const formerPhone = await SimulatedPhone.connect({ url: broker.url, identity: former, credentials: broker.phone, outDir: join(out, "former"), onEvent: (e) => formerEvents.push(e), onWarning: (w) => formerWarnings.push(w) });
 	const flash = join(mkdtempSync(join(tmpdir(), "doorward-flash-")), "flash.bin");
 	const statuses: DeviceStatus[] = [];
-	const device = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash), configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test" } });
+	const log: string[] = [];
+	const device = new SimulatedDevice({ build, flashPath: flash, secretPath: deviceSecretFor(flash), configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test" }, onLog: (line) => log.push(line) });
+	const requests = await requester(broker);
 	device.setScene(loadScene(defaultScene));
 	device.on("status", (status: DeviceStatus) => statuses.push(status));
 	try {
 		await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
 		const paired = await pairOwner(device, flash, owner);
 		rememberDevice(owner, paired);
-		// The stranger knows the device's public keys (they are on its label), not a secret.
-		rememberDevice(former, { ...paired, ok: true });
+		const deviceId = paired.deviceId!;
 		await waitFor("online", () => statuses.find((status) => status.state === "online"));
+		await new Promise((resolve) => setTimeout(resolve, 500)); // the device's SUBSCRIBE to its request topic first
+		const code = newInvitationCode();
+		await sendRequest(requests, owner, deviceId, Kind.Invite, invitationPayload(code));
+		await waitFor("the invitation", () => log.find((line) => /request invite from phone .*: done/.test(line)));
+		rememberDevice(former, await device.pair(former, { deviceId, setupCode: code }));
 
 		device.press();
-		// A ring is two events: its notification, then its clip.
-		await waitFor("the first ring's two events at the owner", () => (ownerEvents.length >= 2) ? true : undefined, 60000);
+		// A ring is two events: its notification, then its clip; the invited phone gets both too.
+		await waitFor("the first ring's two events at both phones", () => ((ownerEvents.length >= 2) && (formerEvents.length >= 2)) ? true : undefined, 60000);
 		assert.ok(ownerEvents.find((event) => event.metadata.follows)!.frames.length >= 4);
+		assert.deepEqual(new Set(formerEvents.map((event) => event.eventId)), new Set(ownerEvents.slice(0, 2).map((event) => event.eventId)));
+
+		// The local channel names a phone by its key fingerprint; envelopes list it under a per-device key id.
+		const envelopeKeyIds = parseHeader(readFileSync(formerEvents[0].envelope)).header.recipients.map((recipient) => recipient.keyId);
+		assert.deepEqual(new Set(envelopeKeyIds), new Set([owner.devices[deviceId].keyId, former.devices[deviceId].keyId]));
+		assert.ok(!envelopeKeyIds.includes(phoneFingerprint(former)), "the phone key fingerprint is not in the envelope");
+		await sendRequest(requests, owner, deviceId, Kind.Remove, removalPayload(phoneFingerprint(former)));
+		await waitFor("the removal", () => log.find((line) => /request remove from phone .*: done/.test(line)));
 		await new Promise((resolve) => setTimeout(resolve, 1100));
 		device.press();
 		await waitFor("the second ring's notification at the owner", () => ownerEvents[2]);
-		await waitFor("the stranger's refusal", () => formerWarnings.find((w) => /not a recipient/.test(w)));
-		assert.equal(formerEvents.length, 0, "the phone that was not admitted opened nothing");
-
-		// The local channel names a phone by its key fingerprint; envelopes list it under a per-device key id.
-		const envelopeKeyIds = parseHeader(readFileSync(ownerEvents[0].envelope)).header.recipients.map((recipient) => recipient.keyId);
-		assert.deepEqual(new Set(envelopeKeyIds), new Set([owner.devices[ownerEvents[0].deviceId].keyId]));
-		assert.ok(!envelopeKeyIds.includes(phoneFingerprint(owner)), "the phone key fingerprint is not in the envelope");
+		await waitFor("the former phone's refusal", () => formerWarnings.find((w) => /not a recipient/.test(w)));
+		assert.equal(formerEvents.length, 2, "the removed phone opened nothing new");
 
 		// Every byte the device sent the broker: no frame, no clip metadata.
 		const wire = Buffer.concat(captured);
@@ -98,6 +108,7 @@ test("the broker relays only ciphertext; a phone the device did not admit reads 
 		await device.powerOff();
 		await ownerPhone.close();
 		await formerPhone.close();
+		await requests.endAsync(true);
 		await broker.close();
 	}
 });

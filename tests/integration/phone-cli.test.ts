@@ -3,8 +3,10 @@
  * label, pair with its code (refusing a device whose keys are not the
  * label's), run the device, and open a captured event with `doorward open`:
  * once, since the phone file then remembers it; on its own topic only; with
- * a key id that differs from one device to the next. Onboarding's refusals
- * are in onboarding-cli.test.ts.
+ * a key id that differs from one device to the next. Then the owner invites
+ * a second phone (doorward invite; pair --code takes the one-time code, once)
+ * and removes it (doorward remove), after which it opens nothing new.
+ * Onboarding's refusals are in onboarding.test.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -105,6 +107,33 @@ test("phone keygen, pair, sim and open: the frames come back once, on their topi
 	assert.ok(![first, other].includes(printed[1]), "the phone key fingerprint is in no envelope");
 
 	assert.equal(loadPhone(phone).devices[event.deviceId].fingerprint, fingerprint);
+
+	// The owner invites a second phone: its one-time code admits it once, as a member.
+	const keyIdOf = (file: string) => createHash("sha256").update(Buffer.from(JSON.parse(readFileSync(file, "utf8")).x25519PublicKey, "hex")).digest("hex").slice(0, 16);
+	const third = join(folder, "third.json");
+	assert.equal(doorward(["phone", "keygen", "--out", third, "--name", "third"]).status, 0);
+	refusal(doorward(["pair", "--phone", stranger, "--flash", flash, "--code", printedLabel.setupCode]), /the device has an owner: the label's code admits nobody, an owner must invite/);
+	const invited = doorward(["invite", "--phone", phone, "--flash", flash, "--json"]);
+	assert.equal(invited.status, 0, invited.stderr);
+	const invitation = JSON.parse(invited.stdout);
+	assert.deepEqual(Object.keys(invitation).sort(), ["code", "expires"]);
+	assert.match(invitation.code, /^\d{8}$/);
+	assert.ok(Date.parse(invitation.expires) > Date.now() + 9 * 60 * 1000, invitation.expires);
+	const joined = doorward(["pair", "--phone", stranger, "--flash", flash, "--code", invitation.code]);
+	assert.equal(joined.status, 0, joined.stderr);
+	assert.match(joined.stderr, /role member/);
+	refusal(doorward(["pair", "--phone", third, "--flash", flash, "--code", invitation.code]), /an owner must invite/);
+	// A member cannot remove the owner; the owner removes the member, whose phone opens nothing new.
+	refusal(doorward(["remove", "--phone", stranger, "--flash", flash, "--key-id", keyIdOf(phone)]), /only an owner removes another phone/);
+	refusal(doorward(["remove", "--phone", phone, "--flash", flash, "--key-id", "00"]), /--key-id 00: a phone key fingerprint is 16 hex digits/);
+	const removed = doorward(["remove", "--phone", phone, "--flash", flash, "--key-id", keyIdOf(stranger)]);
+	assert.equal(removed.status, 0, removed.stderr);
+	assert.match(removed.stderr, new RegExp(`removed: phone ${keyIdOf(stranger)} \\(stranger\\)`));
+	const afterRemoval = doorward(["sim", "--events", "1", "--json", "--flash", flash, "--phone", phone, "--out", join(folder, "out4")]);
+	assert.equal(afterRemoval.status, 0, afterRemoval.stderr);
+	const event4 = JSON.parse(afterRemoval.stdout.trim().split("\n")[0]);
+	refusal(doorward(["open", "--phone", stranger, event4.envelope]), /not a recipient/);
+	refusal(doorward(["remove", "--phone", stranger, "--flash", flash, "--key-id", keyIdOf(stranger)]), /its signer is not a paired phone/);
 });
 
 test("a validly signed event whose metadata is not JSON: one line, no plaintext, no stack trace", async () => {

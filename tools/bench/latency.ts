@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 		}
 		return times;
 	};
-	const broker = await startEmbeddedBroker(undefined, (topic, payload) => {
+	const broker = await startEmbeddedBroker(undefined, undefined, (topic, payload) => {
 		if (/^dw\/[0-9a-f]{32}\/ev$/.test(topic) && (payload.length >= 40))
 			timesOf(payload.subarray(24, 40).toString("hex")).broker ??= Date.now();
 	});

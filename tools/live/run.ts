@@ -5,7 +5,7 @@
  * opens each sealed frame and writes it to --out. The frames are in clear
  * only there, on the phone's side.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
@@ -13,7 +13,7 @@ import { loadScene } from "../sim/scene.js";
 import type { Scene } from "../sim/scene.js";
 import { SimulatedDevice, deviceSecretFor } from "../sim/world.js";
 import type { DeviceStatus } from "../sim/world.js";
-import { startEmbeddedBroker } from "../sim/broker.js";
+import { brokerFor } from "../phone/owner.js";
 import type { Credentials } from "../sim/broker.js";
 import { readLabel } from "../factory/label.js";
 import { loadPhone } from "../phone/identity.js";
@@ -192,18 +192,8 @@ export async function runLive(options: LiveOptions): Promise<number> {
 		throw new UsageError(`--flash ${options.flash}: no such simulated device (doorward label --flash makes one; pair a phone with it first)`);
 	if (!phone.devices[label.deviceId])
 		throw new UsageError(`the phone ${phone.name} is not paired with device ${label.deviceId}`);
-	// The device keeps the broker it was first configured with: the same port and credentials each run, kept beside its flash.
-	const brokerFile = `${flashPath}.broker.json`;
-	const fixed = existsSync(brokerFile) ? JSON.parse(readFileSync(brokerFile, "utf8")) as { port: number; device: Credentials; phone: Credentials } : undefined;
-	let broker;
-	try {
-		broker = await startEmbeddedBroker(undefined, undefined, fixed);
-	}
-	catch (error) {
-		throw new UsageError(`the device's broker port ${fixed?.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-	}
-	if (!fixed)
-		writeFileSync(brokerFile, `${JSON.stringify({ port: broker.port, device: broker.device, phone: broker.phone })}\n`, { mode: 0o600 });
+	// The device keeps the broker it was first configured with: its port and credentials are kept beside its flash (FILE.broker.json).
+	const broker = await brokerFor(flashPath);
 	let device: SimulatedDevice | undefined;
 	let client: MqttClient | undefined;
 	const interrupted = new Promise<void>((resolve) => {

@@ -49,19 +49,25 @@ const requestTopic = /^dw\/[0-9a-f]{32}\/rq$/;
 /** A live view's session topic (docs/protocol/live.md): the device publishes on it, its one phone reads it, by name (no wildcard). */
 const liveTopic = /^dw\/lv\/[0-9a-f]{32}$/;
 
+/** A broker's port and credentials, to start it again as it was (a simulated device keeps them in its configuration). */
+export interface BrokerSettings {
+	readonly port: number;
+	readonly device: Credentials;
+	readonly phone: Credentials;
+	readonly release: Credentials;
+}
+
 /**
  * `tap` sees every byte that clients send to the broker, as a capture on the
- * wire would; `onPublish` each client's PUBLISH as the broker has it whole
- * (what `npm run bench:latency` times "at the broker" by).
+ * wire would. `settings`: the port and credentials of an earlier run, for a
+ * device whose stored configuration names them; new ones otherwise.
+ * `onPublish` sees each client's PUBLISH as the broker has it whole (what
+ * `npm run bench:latency` times "at the broker" by).
  */
-/**
- * `fixed`: the port and credentials of an earlier run (`doorward live` keeps
- * them beside a device's flash, whose stored configuration names them).
- */
-export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void, fixed?: { port: number; device: Credentials; phone: Credentials }): Promise<EmbeddedBroker> {
-	const device = fixed?.device ?? credentials("device");
-	const phone = fixed?.phone ?? credentials("phone");
-	const release = credentials("release");
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, settings?: BrokerSettings, onPublish?: (topic: string, payload: Buffer) => void): Promise<EmbeddedBroker> {
+	const device = settings?.device ?? credentials("device");
+	const phone = settings?.phone ?? credentials("phone");
+	const release = settings?.release ?? credentials("release");
 	const roles = new WeakMap<object, "device" | "phone" | "release">();
 	const aedes = await Aedes.createBroker({
 		authenticate(client, username, password, done) {
@@ -102,7 +108,7 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 	});
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(fixed?.port ?? 0, "127.0.0.1", () => resolve());
+		server.listen(settings?.port ?? 0, "127.0.0.1", () => resolve());
 	});
 	const port = (server.address() as AddressInfo).port;
 	return {

@@ -14,6 +14,7 @@ import type { ReceivedEvent } from "./phone.js";
 import { startEmbeddedBroker } from "./broker.js";
 import type { Credentials, EmbeddedBroker } from "./broker.js";
 import { simulatorBuild, projectRoot } from "../build/firmware.js";
+import { brokerFor } from "../phone/owner.js";
 
 export interface SimOptions {
 	scene: string;
@@ -117,7 +118,8 @@ export async function runSim(options: SimOptions): Promise<number> {
 		}
 	}
 	else {
-		broker = await startEmbeddedBroker();
+		// A kept device keeps the configuration it was first given: its broker comes back on the same port (FILE.broker.json).
+		broker = options.flash ? await brokerFor(flashPath) : await startEmbeddedBroker();
 		target = { address: "127.0.0.1", port: broker.port, url: broker.url, device: broker.device, phone: broker.phone };
 		options.say(`broker: embedded aedes on ${broker.url}`);
 	}

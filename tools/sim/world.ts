@@ -168,6 +168,17 @@ export class SimulatedDevice extends EventEmitter {
 		this.#send(ToDevice.Button, Buffer.of(0));
 	}
 
+	/**
+	 * Holds the button down for `ms`, then releases it: the device's own timer
+	 * decides whether that was its 10-second hold (a factory reset). It also
+	 * rings, at the press, as any press does.
+	 */
+	async hold(ms: number): Promise<void> {
+		this.#send(ToDevice.Button, Buffer.of(1));
+		await new Promise((resolve) => setTimeout(resolve, ms));
+		this.#send(ToDevice.Button, Buffer.of(0));
+	}
+
 	motion(): void {
 		this.#remember("motion");
 		this.#send(ToDevice.Motion, Buffer.of(1));
