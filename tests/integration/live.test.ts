@@ -1,0 +1,215 @@
+/*
+ * The live view end to end on the simulated device (docs/protocol/live.md,
+ * issue 14's "Done when"): a paired phone's session, what the broker sees of
+ * it, the phone's refusal of tampered, replayed and reordered frames, the
+ * LED, the audit entries, the end at the limit, on stop and on removal, a
+ * ring during a session; and the requests that must publish no frame at all
+ * (a stranger's, a replayed one, a removed phone's, one too long).
+ *
+ * The phone here is the test, with the phone's own code (tools/phone/live.ts):
+ * it keeps each raw message so that it can replay, reorder and tamper with them.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MqttClient } from "mqtt";
+import { simulatorBuild } from "../../tools/build/firmware.js";
+import { startEmbeddedBroker } from "../../tools/sim/broker.js";
+import type { EmbeddedBroker } from "../../tools/sim/broker.js";
+import { SimulatedPhone } from "../../tools/sim/phone.js";
+import type { ReceivedEvent } from "../../tools/sim/phone.js";
+import { SimulatedDevice, deviceSecretFor } from "../../tools/sim/world.js";
+import type { DeviceStatus } from "../../tools/sim/world.js";
+import { createPhone, phoneFingerprint, rememberDevice } from "../../tools/phone/identity.js";
+import type { PhoneIdentity } from "../../tools/phone/identity.js";
+import type { PhoneAuditEntry } from "../../tools/phone/audit.js";
+import { Kind, removalPayload } from "../../tools/phone/requests.js";
+import { LiveFrameRefused, LiveSession } from "../../tools/phone/live.js";
+import type { Message } from "../../tools/phone/live.js";
+import { liveScene } from "../../tools/live/run.js";
+import { defaultScene } from "../../tools/sim/run.js";
+import { pairOwner } from "../support/onboard.js";
+import { requester, sendRequest } from "../support/requests.js";
+import { waitFor } from "../support/wait.js";
+
+const build = simulatorBuild();
+
+interface Rig {
+	readonly broker: EmbeddedBroker;
+	readonly device: SimulatedDevice;
+	readonly client: MqttClient;
+	readonly phone: SimulatedPhone;
+	readonly owner: PhoneIdentity;
+	readonly deviceId: string;
+	readonly log: string[];
+	readonly events: ReceivedEvent[];
+	readonly audit: PhoneAuditEntry[];
+	/** Every byte clients sent the broker. */
+	readonly wire: Buffer[];
+	/** The device's publishes on live-view topics, whole, as the broker had them. */
+	readonly livePublishes: { topic: string; payload: Buffer }[];
+	/** The LED's watching count, each change. */
+	readonly watching: number[];
+	close(): Promise<void>;
+}
+
+async function rig(folder: string): Promise<Rig> {
+	const wire: Buffer[] = [];
+	const livePublishes: { topic: string; payload: Buffer }[] = [];
+	const broker = await startEmbeddedBroker((bytes) => wire.push(Buffer.from(bytes)), undefined, (topic, payload) => {
+		if (topic.startsWith("dw/lv/"))
+			livePublishes.push({ topic, payload: Buffer.from(payload) });
+	});
+	const owner = createPhone("owner");
+	const events: ReceivedEvent[] = [];
+	const audit: PhoneAuditEntry[] = [];
+	const phone = await SimulatedPhone.connect({
+		url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"),
+		onEvent: (event) => events.push(event), onAudit: (entry) => entry && audit.push(entry), onWarning: () => {},
+	});
+	const flash = join(folder, "flash.bin");
+	const log: string[] = [];
+	const statuses: DeviceStatus[] = [];
+	const watching: number[] = [];
+	const device = new SimulatedDevice({
+		build, flashPath: flash, secretPath: deviceSecretFor(flash), onLog: (line) => log.push(line), scaleToCamera: true,
+		configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test" },
+	});
+	device.on("status", (status: DeviceStatus) => statuses.push(status));
+	device.on("watching", (count: number) => watching.push(count));
+	device.setScene(liveScene());
+	await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
+	const reply = await pairOwner(device, flash, owner);
+	rememberDevice(owner, reply);
+	await waitFor("online", () => statuses.find((status) => status.state === "online"));
+	await new Promise((resolve) => setTimeout(resolve, 500)); // the device's SUBSCRIBE to its request topic first
+	const client = await requester(broker);
+	return {
+		broker, device, client, phone, owner, deviceId: reply.deviceId!, log, events, audit, wire, livePublishes, watching,
+		async close() {
+			await client.endAsync(true);
+			await device.powerOff();
+			await phone.close();
+			await broker.close();
+		},
+	};
+}
+
+/** A session as a phone runs it, every raw message kept; `opened` are the ones this phone took, in order. */
+async function ask(rig: Rig, seconds: number, size: "qvga" | "vga" = "qvga", hold = false): Promise<{ session: LiveSession; raw: Buffer[]; opened: Message[]; refused: string[]; ended: Promise<Message> }> {
+	const session = await LiveSession.start(rig.owner, rig.deviceId, seconds, size);
+	const raw: Buffer[] = [];
+	const opened: Message[] = [];
+	const refused: string[] = [];
+	let ended: (message: Message) => void = () => {};
+	const end = new Promise<Message>((resolve) => (ended = resolve));
+	rig.client.on("message", (topic, payload) => {
+		if (topic !== session.topic)
+			return;
+		raw.push(Buffer.from(payload));
+		try {
+			if (!session.accepted) {
+				session.accept(payload);
+				return;
+			}
+			if (hold)
+				return;
+			const message = session.open(payload);
+			opened.push(message);
+			if (message.type === "end")
+				ended(message);
+		}
+		catch (error) {
+			assert.ok(error instanceof LiveFrameRefused, String(error));
+			refused.push(error.message);
+		}
+	});
+	await rig.client.subscribeAsync(session.topic, { qos: 0 });
+	await rig.client.publishAsync(session.requestTopic, session.sealedRequest, { qos: 1 });
+	return { session, raw, opened, refused, ended: end };
+}
+
+const sceneFrames = () => readdirSync(join(defaultScene, "frames")).map((name) => readFileSync(join(defaultScene, "frames", name)));
+
+test("a paired phone watches: frames are the camera's, the broker carries only padded ciphertext, tampered, replayed and reordered frames are refused, the LED and the audit log tell, a ring goes through, and the session stops at its limit", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-live-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	const r = await rig(folder);
+	try {
+		const watch = await ask(r, 6);
+		await waitFor("the accept and a few frames", () => (watch.opened.length >= 5) ? true : undefined);
+		assert.ok(watch.session.accepted);
+		assert.deepEqual([watch.session.width, watch.session.height, watch.session.seconds], [320, 240, 6]);
+		assert.equal(r.device.watching, 1, "the LED shows someone watching");
+
+		// A ring during the session: its notification and its clip reach the phone as they always do, while the frames go on.
+		r.device.press();
+		const notification = await waitFor("the ring's notification", () => r.events.find((event) => event.metadata.notification === true));
+		const framesAtRing = watch.opened.length;
+		const end = await watch.ended;
+		assert.equal(end.reason, "limit");
+		assert.ok(watch.opened.length > framesAtRing + 1, "frames went on after the ring");
+		await waitFor("the ring's clip", () => r.events.find((event) => event.metadata.follows === notification.eventId), 60000);
+		const frames = watch.opened.filter((message) => message.type === "frame");
+		const camera = sceneFrames();
+		for (const frame of frames)
+			assert.ok(camera.some((picture) => picture.equals(frame.content)), `frame ${frame.counter} is one of the camera's, byte for byte`);
+		assert.deepEqual(watch.refused, []);
+		await waitFor("the LED off", () => (r.device.watching === 0) ? true : undefined);
+		assert.deepEqual(r.watching, [1, 0]);
+		const publishesAtEnd = r.livePublishes.length;
+		await new Promise((resolve) => setTimeout(resolve, 800));
+		assert.equal(r.livePublishes.length, publishesAtEnd, "nothing more on the session's topic after its end");
+
+		// Everyone is told: the start and the end are device-signed audit entries, sealed to the phones.
+		const start = await waitFor("liveStart", () => r.audit.find((entry) => entry.type === "liveStart"));
+		const ended = await waitFor("liveEnd", () => r.audit.find((entry) => entry.type === "liveEnd"));
+		const id = watch.session.id!;
+		assert.deepEqual([start.details.phone, start.details.session, start.details.seconds, start.details.size], [phoneFingerprint(r.owner), id, 6, "qvga"]);
+		assert.deepEqual([ended.details.phone, ended.details.session, ended.details.reason], [phoneFingerprint(r.owner), id, "limit"]);
+		assert.ok(Number(ended.details.frames) >= frames.length);
+		assert.ok((Number(ended.details.seconds) >= 5.9) && (Number(ended.details.seconds) < 7), `ran ${ended.details.seconds} s`);
+
+		// What the broker saw: every message on the session's topic is a bucket's size, and no JPEG crossed it.
+		// (The JPEG marker is checked with the bytes that follow it in these frames, FF D8 FF E0 00 10: the
+		// three bytes alone turn up by chance in a megabyte of ciphertext about one run in twenty.)
+		const wire = Buffer.concat(r.wire);
+		assert.ok(wire.length > 100000, "the frames did cross the broker");
+		assert.equal(wire.indexOf(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10])), -1, "a JPEG start crossed the broker");
+		for (const picture of camera) {
+			for (let offset = 0; offset + 32 <= picture.length; offset += 256)
+				assert.equal(wire.indexOf(picture.subarray(offset, offset + 32)), -1, "a 32-byte run of a frame crossed the broker");
+		}
+		const buckets = [1024, 4096, 8192, 12288, 16384, 24576, 32768, 49152, 65536, 98304, 131072];
+		const sizes = new Set(r.livePublishes.slice(1).map((publish) => publish.payload.length - 26));
+		assert.ok([...sizes].every((size) => buckets.includes(size)), `sizes ${[...sizes]}`);
+		assert.ok(sizes.size <= 3, "the scene's six frames (8.5 to 10.6 KB) and the end fall in few buckets");
+
+		// The phone refuses a tampered frame, a replayed one and one out of order: a session whose messages
+		// the test keeps unopened, then opens in its own order.
+		const held = await ask(r, 2, "qvga", true);
+		await waitFor("the held session's end", () => r.log.find((line) => new RegExp(`live view ${held.session.id} .*ended \\(limit\\)`).test(line)), 10000);
+		await new Promise((resolve) => setTimeout(resolve, 300)); // its end message is on its way
+		assert.ok(held.raw.length >= 5, `${held.raw.length} messages`);
+		const [one, two, three] = held.raw.slice(1);
+		const flipped = Buffer.from(one);
+		flipped[one.length - 40] ^= 1;
+		assert.throws(() => held.session.open(flipped), /does not authenticate/);
+		const header = Buffer.from(one);
+		header[9] ^= 1; // the counter, which the tag covers (aad)
+		assert.throws(() => held.session.open(header), /does not authenticate/);
+		assert.throws(() => held.session.open(watch.raw[2]), /does not authenticate/, "a frame of another session");
+		assert.equal(held.session.open(one).counter, 0);
+		assert.throws(() => held.session.open(one), /replayed or reordered/);
+		assert.equal(held.session.open(three).counter, 2, "a gap is no error");
+		assert.throws(() => held.session.open(two), /replayed or reordered/);
+		assert.equal(held.session.refused, 5);
+		const rest = held.raw.slice(4).map((message) => held.session.open(message));
+		assert.equal(rest[rest.length - 1].type, "end");
+	}
+	finally {
+		await r.close();
+	}
+});
