@@ -25,8 +25,8 @@ import type { DeviceStatus } from "../../tools/sim/world.js";
 import { createPhone, phoneFingerprint, rememberDevice } from "../../tools/phone/identity.js";
 import type { PhoneIdentity } from "../../tools/phone/identity.js";
 import type { PhoneAuditEntry } from "../../tools/phone/audit.js";
-import { Kind, removalPayload } from "../../tools/phone/requests.js";
-import { LiveFrameRefused, LiveSession } from "../../tools/phone/live.js";
+import { Kind, buildRequest, removalPayload } from "../../tools/phone/requests.js";
+import { Kind as LiveKind, LiveFrameRefused, LiveSession } from "../../tools/phone/live.js";
 import type { Message } from "../../tools/phone/live.js";
 import { liveScene } from "../../tools/live/run.js";
 import { defaultScene } from "../../tools/sim/run.js";
@@ -208,6 +208,63 @@ test("a paired phone watches: frames are the camera's, the broker carries only p
 		assert.equal(held.session.refused, 5);
 		const rest = held.raw.slice(4).map((message) => held.session.open(message));
 		assert.equal(rest[rest.length - 1].type, "end");
+	}
+	finally {
+		await r.close();
+	}
+});
+
+test("a signed stop ends a session; a replayed start, a stranger's, a too long one and a removed phone's publish nothing; a removal ends a session at once", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-live-refusals-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	const r = await rig(folder);
+	const refusals = () => r.log.filter((line) => /request refused \(kind 16\)/.test(line));
+	const silent = async (what: string, count: number, pattern: RegExp) => {
+		const before = r.livePublishes.length;
+		await waitFor(`the refusal of ${what}`, () => (refusals().length >= count) ? true : undefined);
+		assert.match(refusals()[count - 1], pattern);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		assert.equal(r.livePublishes.length, before, `${what}: the device published nothing on any live topic`);
+	};
+	try {
+		// The owner's session, ended by its signed stop.
+		const first = await ask(r, 60);
+		await waitFor("frames", () => (first.opened.length >= 3) ? true : undefined);
+		await r.client.publishAsync(first.session.requestTopic, await first.session.stop(r.owner), { qos: 1 });
+		assert.equal((await first.ended).reason, "stop");
+		await waitFor("its end entry", () => r.audit.find((entry) => (entry.type === "liveEnd") && (entry.details.reason === "stop")));
+
+		// Its start, replayed as captured: refused as taken already, and nothing on its topic.
+		await r.client.publishAsync(first.session.requestTopic, first.session.sealedRequest, { qos: 1 });
+		await silent("a replayed start", 1, /the request was taken already/);
+
+		// A stranger knows the device's public keys (they are on its label), not a paired phone's key.
+		const stranger = createPhone("stranger");
+		stranger.devices[r.deviceId] = { ...r.owner.devices[r.deviceId] };
+		const theirs = await LiveSession.start(stranger, r.deviceId, 10, "qvga");
+		await r.client.publishAsync(theirs.requestTopic, theirs.sealedRequest, { qos: 1 });
+		await silent("a stranger's start", 2, /its signer is not a paired phone/);
+
+		// Longer than the device grants (300 s): built by hand, as the phone's own code refuses to.
+		const payload = Buffer.from(first.session.payload);
+		payload.writeUInt16BE(301, 2);
+		const device = r.owner.devices[r.deviceId];
+		const long = await buildRequest({ kind: LiveKind.Start, payload, deviceId: r.deviceId, agreementPublicKey: device.agreementPublicKey, signingSecretKey: r.owner.ed25519SecretKey! });
+		await r.client.publishAsync(first.session.requestTopic, long.sealed, { qos: 1 });
+		await silent("a start of 301 s", 3, /a live view of 301 s \(at most 300\)/);
+
+		// A session of the owner's, then the owner removes itself: the session ends at once, and the removed phone's next start publishes nothing.
+		const second = await ask(r, 60);
+		await waitFor("frames of the second session", () => (second.opened.length >= 3) ? true : undefined);
+		await sendRequest(r.client, r.owner, r.deviceId, Kind.Remove, removalPayload(phoneFingerprint(r.owner)));
+		assert.equal((await second.ended).reason, "removed");
+		await waitFor("the LED off", () => (r.device.watching === 0) ? true : undefined);
+		const removedAt = r.livePublishes.length;
+		const third = await ask(r, 10);
+		await silent("a removed phone's start", 4, /its signer is not a paired phone/);
+		assert.equal(third.raw.length, 0);
+		assert.equal(r.livePublishes.length, removedAt);
+		assert.ok(r.log.some((line) => /live view [0-9a-f]{16} for phone [0-9a-f]{16} ended \(removed\)/.test(line)));
 	}
 	finally {
 		await r.close();
