@@ -196,11 +196,13 @@ export async function runLive(options: LiveOptions): Promise<number> {
 	const broker = await brokerFor(flashPath);
 	let device: SimulatedDevice | undefined;
 	let client: MqttClient | undefined;
+	// The device's log is the simulator's to read, not the phone's: kept, and quoted only to say why a request was refused.
+	const deviceLog: string[] = [];
 	const interrupted = new Promise<void>((resolve) => {
 		process.once("SIGINT", () => resolve());
 	});
 	try {
-		device = await bootDevice(flashPath, broker, liveScene(), options.say);
+		device = await bootDevice(flashPath, broker, liveScene(), (line) => deviceLog.push(line));
 		client = await mqtt.connectAsync(broker.url, { ...broker.phone, reconnectPeriod: 0 });
 		const result = await watchLive({
 			client, phone, deviceId: label.deviceId, seconds: options.seconds, size: options.size, out: resolve(options.out), stop: interrupted, say: options.say,
@@ -210,7 +212,8 @@ export async function runLive(options: LiveOptions): Promise<number> {
 			},
 		});
 		if (!result.accepted) {
-			options.say(`doorward: device ${label.deviceId} did not answer the live view request: this phone is not one of its phones (removed?)`);
+			const refusal = deviceLog.map((line) => /request refused \(kind 16\)[^:]*: (.*)$/.exec(line)?.[1]).find((reason) => reason);
+			options.say(`doorward: device ${label.deviceId} did not answer the live view request: ${refusal ? `its log says ${refusal}` : "no reason in its log"}`);
 			return 1;
 		}
 		const fps = Math.round(result.fps * 10) / 10;
