@@ -340,7 +340,7 @@ async function boot(): Promise<void> {
 	});
 	// The live view (live/): its start and stop are signed requests; its frames never queue behind the socket.
 	live = new LiveService({
-		deviceId: identity.deviceId, keys, camera: capture, channel: client, audit,
+		deviceId: identity.deviceId, keys, camera: capture, channel: client, audit, zones: configuration.privacyZones,
 		recipients: () => recipients,
 		now,
 		log: (level, line) => log[level](line),

@@ -39,11 +39,16 @@ import {
 import type { EndReason, LiveCrypto } from "./format";
 import { Sizes } from "./format";
 import { toHex } from "util/bytes";
+import { maskZones } from "detect/zones";
+import type { PrivacyZone } from "detect/zones";
+import { decodeJpeg, encodeJpeg } from "hardware/image";
 
 /** At most this many sessions start per minute, all phones together: each writes two audit entries and wakes the radio. */
 export const startsPerMinute = 4;
 /** Sessions at once (one per phone): each seals every frame again under its own key. */
 export const maxSessions = 3;
+/** The quality of a frame re-encoded after its privacy zones are blanked (as pipeline/detection's). */
+const zonesQuality = 85;
 
 export interface LiveChannel {
 	readonly connected: boolean;
@@ -66,6 +71,12 @@ export interface LiveOptions {
 	readonly camera: LiveCamera;
 	readonly channel: LiveChannel;
 	readonly audit: Audit;
+	/**
+	 * The privacy zones (configuration privacyZones): blanked in every frame
+	 * before it is sealed, as events' frames are (pipeline/detection); a frame
+	 * that cannot be masked is dropped, never sent unmasked.
+	 */
+	readonly zones: readonly PrivacyZone[];
 	/** The phones paired now; a session whose phone is no longer among them ends at its next frame. */
 	recipients(): readonly PairedPhone[];
 	/** The wall clock, ms: each frame's capture time. */
@@ -209,18 +220,37 @@ export class LiveService {
 	}
 
 	/** One frame from the camera: sealed for each session the socket can take it for now, dropped for the others. */
-	#frame(frame: Uint8Array, at: number): void {
+	#frame(camera: Uint8Array, at: number): void {
 		const options = this.#options;
 		const paired = options.recipients();
 		const count = this.#sessions.length;
 		const turn = this.#turn++ % Math.max(count, 1);
+		let frame: Uint8Array | undefined = options.zones.length ? undefined : camera;
 		for (const session of [...this.#sessions.slice(turn), ...this.#sessions.slice(0, turn)]) {
 			if (!paired.some((phone) => phone.keyId === session.phone.keyId)) {
 				this.#end(session, "removed");
 				continue;
 			}
 			const channel = options.channel;
-			if (!channel.connected || channel.backlogged || (frame.length > maxContent)) {
+			if (!channel.connected || channel.backlogged) {
+				session.dropped++;
+				continue;
+			}
+			// Masked once for all the sessions, and only once a session can take the frame: masking costs a decode and an encode.
+			if (!frame) {
+				try {
+					const pixels = decodeJpeg(camera);
+					maskZones(pixels, options.zones);
+					frame = new Uint8Array(encodeJpeg(pixels, zonesQuality));
+				}
+				catch (error) {
+					options.log("warn", `live view: a frame dropped, the privacy zones could not be applied: ${(error as Error).message}`);
+					for (const other of this.#sessions)
+						other.dropped++;
+					return;
+				}
+			}
+			if (frame.length > maxContent) {
 				session.dropped++;
 				continue;
 			}

@@ -33,6 +33,7 @@ import { defaultScene } from "../../tools/sim/run.js";
 import { pairOwner } from "../support/onboard.js";
 import { requester, sendRequest } from "../support/requests.js";
 import { waitFor } from "../support/wait.js";
+import jpeg from "jpeg-js";
 
 const build = simulatorBuild();
 
@@ -55,7 +56,7 @@ interface Rig {
 	close(): Promise<void>;
 }
 
-async function rig(folder: string): Promise<Rig> {
+async function rig(folder: string, deviceConfiguration: Record<string, unknown> = {}): Promise<Rig> {
 	const wire: Buffer[] = [];
 	const livePublishes: { topic: string; payload: Buffer }[] = [];
 	const broker = await startEmbeddedBroker((bytes) => wire.push(Buffer.from(bytes)), undefined, (topic, payload) => {
@@ -75,7 +76,7 @@ async function rig(folder: string): Promise<Rig> {
 	const watching: number[] = [];
 	const device = new SimulatedDevice({
 		build, flashPath: flash, secretPath: deviceSecretFor(flash), onLog: (line) => log.push(line), scaleToCamera: true,
-		configuration: { broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test" },
+		configuration: { ...deviceConfiguration, broker: { address: "127.0.0.1", port: broker.port, ...broker.device }, model: "test" },
 	});
 	device.on("status", (status: DeviceStatus) => statuses.push(status));
 	device.on("watching", (count: number) => watching.push(count));
@@ -265,6 +266,33 @@ test("a signed stop ends a session; a replayed start, a stranger's, a too long o
 		assert.equal(third.raw.length, 0);
 		assert.equal(r.livePublishes.length, removedAt);
 		assert.ok(r.log.some((line) => /live view [0-9a-f]{16} for phone [0-9a-f]{16} ended \(removed\)/.test(line)));
+	}
+	finally {
+		await r.close();
+	}
+});
+
+test("the privacy zones are blanked in every live frame, as in events", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-live-zones-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	// The left half of the picture is a neighbour's window.
+	const r = await rig(folder, { privacyZones: [{ points: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]] }] });
+	try {
+		const watch = await ask(r, 2);
+		assert.equal((await watch.ended).reason, "limit");
+		const frames = watch.opened.filter((message) => message.type === "frame");
+		assert.ok(frames.length >= 5, `${frames.length} frames`);
+		const camera = sceneFrames();
+		for (const frame of frames) {
+			assert.ok(!camera.some((picture) => picture.equals(frame.content)), "not the camera's frame as it was");
+			const { width, height, data } = jpeg.decode(frame.content, { useTArray: true });
+			let brightest = 0;
+			for (let y = 0; y < height; y++) {
+				for (let x = 0; x < width / 2 - 8; x++)
+					brightest = Math.max(brightest, data[(y * width + x) * 4], data[(y * width + x) * 4 + 1], data[(y * width + x) * 4 + 2]);
+			}
+			assert.ok(brightest < 24, `frame ${frame.counter}: the zone is blank (brightest ${brightest})`);
+		}
 	}
 	finally {
 		await r.close();
