@@ -273,10 +273,10 @@ async function boot(): Promise<void> {
 		log: (level, line) => log[level](line),
 	});
 	// The live view is made once the MQTT client is (below); a removal ends the removed phone's session at once.
-	let live: LiveService | undefined;
+	const liveView: { service?: LiveService } = {};
 	requests.register(removalHandler(audit, (phones, removed) => {
 		recipients = phones;
-		live?.phoneRemoved(removed);
+		liveView.service?.phoneRemoved(removed);
 		if (cancelInvitationBy(removed))
 			log.info(`onboarding: the invitation of removed phone ${removed} is cancelled`);
 	}));
@@ -339,7 +339,7 @@ async function boot(): Promise<void> {
 		publisher,
 	});
 	// The live view (live/): its start and stop are signed requests; its frames never queue behind the socket.
-	live = new LiveService({
+	const live = new LiveService({
 		deviceId: identity.deviceId, keys, camera: capture, channel: client, audit, zones: configuration.privacyZones,
 		recipients: () => recipients,
 		now,
@@ -347,6 +347,7 @@ async function boot(): Promise<void> {
 	});
 	for (const handler of live.handlers())
 		requests.register(handler);
+	liveView.service = live;
 	// Every update outcome reaches the owner sealed, like any event.
 	onOutcome((outcome) => doorbell.recordNow("update", outcome));
 	new Triggers({
