@@ -53,6 +53,7 @@ interface Rig {
 	readonly livePublishes: { topic: string; payload: Buffer }[];
 	/** The LED's watching count, each change. */
 	readonly watching: number[];
+	readonly flash: string;
 	close(): Promise<void>;
 }
 
@@ -88,7 +89,7 @@ async function rig(folder: string, deviceConfiguration: Record<string, unknown> 
 	await new Promise((resolve) => setTimeout(resolve, 500)); // the device's SUBSCRIBE to its request topic first
 	const client = await requester(broker);
 	return {
-		broker, device, client, phone, owner, deviceId: reply.deviceId!, log, events, audit, wire, livePublishes, watching,
+		broker, device, client, phone, owner, deviceId: reply.deviceId!, log, events, audit, wire, livePublishes, watching, flash,
 		async close() {
 			await client.endAsync(true);
 			await device.powerOff();
@@ -295,6 +296,34 @@ test("the privacy zones are blanked in every live frame, as in events", async (t
 		}
 	}
 	finally {
+		await r.close();
+	}
+});
+
+test("a restart ends a session: nothing more comes on its topic, and the next boot records its end", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-live-restart-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	const r = await rig(folder);
+	let again: SimulatedDevice | undefined;
+	try {
+		const watch = await ask(r, 60);
+		await waitFor("frames", () => (watch.opened.length >= 3) ? true : undefined);
+		await r.device.powerOff();
+		const before = watch.raw.length;
+		const statuses: DeviceStatus[] = [];
+		again = new SimulatedDevice({ build, flashPath: r.flash, secretPath: deviceSecretFor(r.flash), onLog: (line) => r.log.push(line), scaleToCamera: true });
+		again.on("status", (status: DeviceStatus) => statuses.push(status));
+		again.setScene(liveScene());
+		await waitFor("online again", () => statuses.find((status) => status.state === "online"));
+		const ended = await waitFor("the end of the cut session", () => r.audit.find((entry) => (entry.type === "liveEnd") && (entry.details.session === watch.session.id)));
+		assert.equal(ended.details.reason, "restart");
+		assert.ok(r.log.some((line) => /live view: 1 sessions ended by the restart/.test(line)));
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		assert.equal(watch.raw.length, before, "the restarted device knows nothing of the session: nothing more on its topic");
+		assert.equal(watch.opened.filter((message) => message.type === "end").length, 0);
+	}
+	finally {
+		await again?.powerOff();
 		await r.close();
 	}
 });
