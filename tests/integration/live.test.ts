@@ -216,7 +216,7 @@ test("a paired phone watches: frames are the camera's, the broker carries only p
 	}
 });
 
-test("a signed stop ends a session; a replayed start, a stranger's, a too long one and a removed phone's publish nothing; a removal ends a session at once", async (t) => {
+test("a signed stop ends a session; a replayed start, a stranger's, a too long one, a fifth in a minute and a removed phone's publish nothing; a removal ends a session at once", async (t) => {
 	const folder = mkdtempSync(join(tmpdir(), "doorward-live-refusals-"));
 	t.after(() => rmSync(folder, { recursive: true, force: true }));
 	const r = await rig(folder);
@@ -255,15 +255,30 @@ test("a signed stop ends a session; a replayed start, a stranger's, a too long o
 		await r.client.publishAsync(first.session.requestTopic, long.sealed, { qos: 1 });
 		await silent("a start of 301 s", 3, /a live view of 301 s \(at most 300\)/);
 
-		// A session of the owner's, then the owner removes itself: the session ends at once, and the removed phone's next start publishes nothing.
+		// Two more sessions, started and stopped: with the first, three starts this minute.
+		for (const round of [1, 2]) {
+			const quick = await ask(r, 60);
+			await waitFor(`the accept of quick session ${round}`, () => quick.session.accepted ? true : undefined);
+			await r.client.publishAsync(quick.session.requestTopic, await quick.session.stop(r.owner), { qos: 1 });
+			assert.equal((await quick.ended).reason, "stop");
+		}
+		// A fourth, the last one a minute allows; then the owner removes itself: the session ends at once, and the removed phone's next start publishes nothing.
 		const second = await ask(r, 60);
 		await waitFor("frames of the second session", () => (second.opened.length >= 3) ? true : undefined);
+		// A fifth start this minute is refused (4 a minute), and the running session goes on.
+		const fifth = await LiveSession.start(r.owner, r.deviceId, 10, "qvga");
+		await r.client.publishAsync(fifth.requestTopic, fifth.sealedRequest, { qos: 1 });
+		await waitFor("the rate limit", () => (refusals().length >= 4) ? true : undefined);
+		assert.match(refusals()[3], /4 live views started in the last minute already/);
+		const framesThen = second.opened.length;
+		await waitFor("frames after the refusal", () => (second.opened.length > framesThen + 2) ? true : undefined);
+		assert.ok(second.opened.every((message) => message.type === "frame"), "the running session was not ended by the refused start");
 		await sendRequest(r.client, r.owner, r.deviceId, Kind.Remove, removalPayload(phoneFingerprint(r.owner)));
 		assert.equal((await second.ended).reason, "removed");
 		await waitFor("the LED off", () => (r.device.watching === 0) ? true : undefined);
 		const removedAt = r.livePublishes.length;
 		const third = await ask(r, 10);
-		await silent("a removed phone's start", 4, /its signer is not a paired phone/);
+		await silent("a removed phone's start", 5, /its signer is not a paired phone/);
 		assert.equal(third.raw.length, 0);
 		assert.equal(r.livePublishes.length, removedAt);
 		assert.ok(r.log.some((line) => /live view [0-9a-f]{16} for phone [0-9a-f]{16} ended \(removed\)/.test(line)));
