@@ -194,11 +194,13 @@ export class LiveService {
 		// Everyone is told, before the first frame: the entry is on flash and queued, sealed to every phone.
 		options.audit.record({ type: "liveStart", phone: signer.keyId, name: signer.name, session: session.id, seconds: start.seconds, size: start.size.name }, { readers: options.recipients() });
 		this.#sessions.push(session);
-		options.channel.publish(session.topic, [encodeAccept(start.size.code, fields, options.keys.signer.sign(signed))], 0);
 		session.timer = Timer.set(() => {
 			session.timer = undefined;
 			this.#end(session, "limit");
 		}, start.seconds * 1000);
+		// The request came over this connection, so it is up; if it went down since, the phone hears nothing and gives up.
+		if (options.channel.connected)
+			options.channel.publish(session.topic, [encodeAccept(start.size.code, fields, options.keys.signer.sign(signed))], 0);
 		options.log("info", `live view ${session.id} for phone ${signer.keyId}: ${start.seconds} s at ${fields.width}x${fields.height}`);
 		if (!this.#unwatch) {
 			const watched = options.camera.watch((frame, time) => this.#frame(frame, time));
