@@ -191,8 +191,17 @@ export class LiveService {
 			id: keys.id, topic: sessionTopic(crypto, start.phoneEphemeral), phone: signer, key: keys.key, salt: keys.salt,
 			seconds: start.seconds, startedAt: at, size: start.size, counter: 0, frames: 0, dropped: 0, timer: undefined,
 		};
-		// Everyone is told, before the first frame: the entry is on flash and queued, sealed to every phone.
-		options.audit.record({ type: "liveStart", phone: signer.keyId, name: signer.name, session: session.id, seconds: start.seconds, size: start.size.name }, { readers: options.recipients() });
+		// Everyone is told, before the first frame: the entry is on flash and queued, sealed to every phone. No entry, no session.
+		try {
+			options.audit.record({ type: "liveStart", phone: signer.keyId, name: signer.name, session: session.id, seconds: start.seconds, size: start.size.name }, { readers: options.recipients() });
+		}
+		catch (error) {
+			wipe(keys.key);
+			wipe(keys.salt);
+			if (!this.#sessions.some((other) => other.size.name === "vga"))
+				options.camera.resize();
+			throw new RequestRefusal(`its audit entry could not be written: ${(error as Error).message}`);
+		}
 		this.#sessions.push(session);
 		session.timer = Timer.set(() => {
 			session.timer = undefined;
