@@ -51,6 +51,8 @@ interface Rig {
 	readonly wire: Buffer[];
 	/** The device's publishes on live-view topics, whole, as the broker had them. */
 	readonly livePublishes: { topic: string; payload: Buffer }[];
+	/** Every publish of the device (events and live view), in the order the broker had them. */
+	readonly devicePublishes: { topic: string; payload: Buffer }[];
 	/** The LED's watching count, each change. */
 	readonly watching: number[];
 	readonly flash: string;
@@ -60,9 +62,12 @@ interface Rig {
 async function rig(folder: string, deviceConfiguration: Record<string, unknown> = {}): Promise<Rig> {
 	const wire: Buffer[] = [];
 	const livePublishes: { topic: string; payload: Buffer }[] = [];
+	const devicePublishes: { topic: string; payload: Buffer }[] = [];
 	const broker = await startEmbeddedBroker((bytes) => wire.push(Buffer.from(bytes)), undefined, (topic, payload) => {
 		if (topic.startsWith("dw/lv/"))
 			livePublishes.push({ topic, payload: Buffer.from(payload) });
+		if (topic.startsWith("dw/lv/") || topic.endsWith("/ev"))
+			devicePublishes.push({ topic, payload: Buffer.from(payload) });
 	});
 	const owner = createPhone("owner");
 	const events: ReceivedEvent[] = [];
@@ -89,7 +94,7 @@ async function rig(folder: string, deviceConfiguration: Record<string, unknown> 
 	await new Promise((resolve) => setTimeout(resolve, 500)); // the device's SUBSCRIBE to its request topic first
 	const client = await requester(broker);
 	return {
-		broker, device, client, phone, owner, deviceId: reply.deviceId!, log, events, audit, wire, livePublishes, watching, flash,
+		broker, device, client, phone, owner, deviceId: reply.deviceId!, log, events, audit, wire, livePublishes, devicePublishes, watching, flash,
 		async close() {
 			await client.endAsync(true);
 			await device.powerOff();
@@ -150,7 +155,18 @@ test("a paired phone watches: frames are the camera's, the broker carries only p
 		r.device.press();
 		const notification = await waitFor("the ring's notification", () => r.events.find((event) => event.metadata.notification === true));
 		const framesAtRing = watch.opened.length;
+		// On time: no frame captured after the notification was handed to the socket got to the broker ahead of it
+		// (a frame is sent only when the client holds nothing for the socket). An ordering, not a duration.
+		const handed = Number(await waitFor("the notification handed to the socket", () => r.log.map((line) => new RegExp(`sent ring event ${notification.eventId} \\(handed to the socket at (\\d+)\\)`).exec(line)?.[1]).find((at) => at)));
+		const envelope = readFileSync(notification.envelope);
+		const position = r.devicePublishes.findIndex((publish) => publish.payload.equals(envelope));
+		assert.ok(position >= 0, "the notification crossed the broker");
+		const ahead = new Set(r.devicePublishes.slice(0, position).filter((publish) => (publish.topic === watch.session.topic) && (publish.payload[0] === 1)).map((publish) => Number(publish.payload.readBigUInt64BE(2))));
+		assert.ok(ahead.size >= 5, "the frames from before the ring came before it");
 		const end = await watch.ended;
+		const capturedAfter = watch.opened.filter((message) => (message.type === "frame") && (message.time > handed));
+		assert.ok(capturedAfter.length > 0);
+		assert.deepEqual(capturedAfter.filter((message) => ahead.has(message.counter)).map((message) => message.counter), [], "frames captured after the ring went out, ahead of it");
 		assert.equal(end.reason, "limit");
 		assert.ok(watch.opened.length > framesAtRing + 1, "frames went on after the ring");
 		await waitFor("the ring's clip", () => r.events.find((event) => event.metadata.follows === notification.eventId), 60000);
