@@ -358,3 +358,80 @@ test("a restart ends a session: nothing more comes on its topic, and the next bo
 		await r.close();
 	}
 });
+
+test("under congestion the device drops frames rather than queue them: the phone gets fewer frames, in counter order without gaps, and a ring still goes through", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-live-congested-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	// The device's uplink, throttled to 150 kB/s (a QVGA stream at 30 fps needs about 375): a proxy between it and the broker.
+	const { createServer, connect } = await import("node:net");
+	const broker = await startEmbeddedBroker();
+	const rate = 150000;
+	const proxy = createServer((device) => {
+		const upstream = connect(broker.port, "127.0.0.1");
+		upstream.on("data", (chunk) => device.write(chunk));
+		device.on("data", (chunk) => {
+			device.pause();
+			upstream.write(chunk);
+			setTimeout(() => device.resume(), chunk.length * 1000 / rate);
+		});
+		const close = () => {
+			device.destroy();
+			upstream.destroy();
+		};
+		device.on("close", close);
+		device.on("error", close);
+		upstream.on("close", close);
+		upstream.on("error", close);
+	});
+	await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", () => resolve()));
+	const proxyPort = (proxy.address() as { port: number }).port;
+	const owner = createPhone("owner");
+	const audit: PhoneAuditEntry[] = [];
+	const events: ReceivedEvent[] = [];
+	const phone = await SimulatedPhone.connect({
+		url: broker.url, identity: owner, credentials: broker.phone, outDir: join(folder, "phone"),
+		onEvent: (event) => events.push(event), onAudit: (entry) => entry && audit.push(entry), onWarning: () => {},
+	});
+	const flash = join(folder, "flash.bin");
+	const log: string[] = [];
+	const statuses: DeviceStatus[] = [];
+	const device = new SimulatedDevice({
+		build, flashPath: flash, secretPath: deviceSecretFor(flash), onLog: (line) => log.push(line),
+		// A device's TCP stack buffers a few KiB (lwIP), not the megabytes Linux would grow to.
+		env: { DOORWARD_TCP_SNDBUF: "8192" },
+		configuration: { broker: { address: "127.0.0.1", port: proxyPort, ...broker.device }, model: "test" },
+	});
+	device.on("status", (status: DeviceStatus) => statuses.push(status));
+	device.setScene({ ...liveScene(), fps: 30 });
+	const client = await requester(broker);
+	try {
+		await waitFor("boot", () => statuses.find((status) => status.state !== "booting"));
+		const reply = await pairOwner(device, flash, owner);
+		rememberDevice(owner, reply);
+		await waitFor("online", () => statuses.find((status) => status.state === "online"));
+		await new Promise((resolve) => setTimeout(resolve, 1500)); // the pairing's audit event through the slow link first
+		const r = { client, owner, deviceId: reply.deviceId! } as Rig;
+		const watch = await ask(r, 6);
+		await waitFor("frames", () => (watch.opened.length >= 5) ? true : undefined, 15000);
+		device.press();
+		const notification = await waitFor("the ring's notification", () => events.find((event) => event.metadata.notification === true), 20000);
+		assert.ok(notification.snapshot, "with its snapshot");
+		const end = await watch.ended;
+		assert.equal(end.reason, "limit");
+		const frames = watch.opened.filter((message) => message.type === "frame");
+		assert.deepEqual(watch.refused, [], "gaps, not errors");
+		// The device dropped what the link could not take: frames it never sealed take no counter.
+		assert.deepEqual(frames.map((frame) => frame.counter), frames.map((_, index) => index));
+		const ended = await waitFor("liveEnd", () => audit.find((entry) => entry.type === "liveEnd"), 20000);
+		assert.ok(Number(ended.details.dropped) > 0, `dropped ${ended.details.dropped}`);
+		assert.equal(Number(ended.details.frames), frames.length + 0, "every frame the device sent reached the phone");
+		assert.ok(frames.length < 6 * 30 * 0.75, `${frames.length} frames in 6 s through a link that takes fewer than 15 a second`);
+	}
+	finally {
+		await client.endAsync(true);
+		await device.powerOff();
+		await phone.close();
+		proxy.close();
+		await broker.close();
+	}
+});
