@@ -26,6 +26,7 @@ import { createPhone, phoneFingerprint, rememberDevice } from "../../tools/phone
 import type { PhoneIdentity } from "../../tools/phone/identity.js";
 import type { PhoneAuditEntry } from "../../tools/phone/audit.js";
 import { Kind, buildRequest, removalPayload } from "../../tools/phone/requests.js";
+import { invitationPayload, newInvitationCode } from "../../tools/phone/invitation.js";
 import { Kind as LiveKind, LiveFrameRefused, LiveSession } from "../../tools/phone/live.js";
 import type { Message } from "../../tools/phone/live.js";
 import { liveScene } from "../../tools/live/run.js";
@@ -433,5 +434,34 @@ test("under congestion the device drops frames rather than queue them: the phone
 		await phone.close();
 		proxy.close();
 		await broker.close();
+	}
+});
+
+test("two phones watch at once, each with its own session, keys and topic; the LED counts both", async (t) => {
+	const folder = mkdtempSync(join(tmpdir(), "doorward-live-two-"));
+	t.after(() => rmSync(folder, { recursive: true, force: true }));
+	const r = await rig(folder);
+	try {
+		// The owner invites a second phone (docs/protocol/onboarding.md § Invitations), which pairs as a member.
+		const member = createPhone("member");
+		const code = newInvitationCode();
+		await sendRequest(r.client, r.owner, r.deviceId, Kind.Invite, invitationPayload(code));
+		await waitFor("the invitation", () => r.log.find((line) => /request invite from phone .*: done/.test(line)));
+		rememberDevice(member, await r.device.pair(member, { deviceId: r.deviceId, setupCode: code }));
+		const owners = await ask(r, 3);
+		const members = await ask({ ...r, owner: member }, 3);
+		await waitFor("frames at both", () => ((owners.opened.length >= 3) && (members.opened.length >= 3)) ? true : undefined);
+		assert.equal(r.device.watching, 2);
+		assert.notEqual(owners.session.topic, members.session.topic);
+		assert.notEqual(owners.session.id, members.session.id);
+		assert.deepEqual([(await owners.ended).reason, (await members.ended).reason], ["limit", "limit"]);
+		// Each phone's messages open under its own keys only.
+		assert.throws(() => members.session.open(owners.raw[owners.raw.length - 1]), /does not authenticate|replayed/);
+		const starts = r.audit.filter((entry) => entry.type === "liveStart");
+		assert.deepEqual(new Set(starts.map((entry) => entry.details.phone)), new Set([phoneFingerprint(r.owner), phoneFingerprint(member)]));
+		await waitFor("the LED off", () => (r.device.watching === 0) ? true : undefined);
+	}
+	finally {
+		await r.close();
 	}
 });
