@@ -156,8 +156,9 @@ test("a paired phone watches: frames are the camera's, the broker carries only p
 		r.device.press();
 		const notification = await waitFor("the ring's notification", () => r.events.find((event) => event.metadata.notification === true));
 		const framesAtRing = watch.opened.length;
-		// On time: no frame captured after the notification was handed to the socket got to the broker ahead of it
-		// (a frame is sent only when the client holds nothing for the socket). An ordering, not a duration.
+		// On time, as an ordering (not a duration): no frame captured after the notification was handed to the socket got
+		// to the broker ahead of it, so the stream never overtakes a ring. That frames are dropped rather than queued ahead
+		// of one is the congestion test's.
 		const handed = Number(await waitFor("the notification handed to the socket", () => r.log.map((line) => new RegExp(`sent ring event ${notification.eventId} \\(handed to the socket at (\\d+)\\)`).exec(line)?.[1]).find((at) => at)));
 		const envelope = readFileSync(notification.envelope);
 		const position = r.devicePublishes.findIndex((publish) => publish.payload.equals(envelope));
