@@ -327,6 +327,7 @@ test("the privacy zones are blanked in every live frame, as in events", async (t
 			}
 			assert.ok(brightest < 24, `frame ${frame.counter}: the zone is blank (brightest ${brightest})`);
 		}
+		await waitFor("its end entry at the phone", () => r.audit.find((entry) => entry.type === "liveEnd")); // before the phone's folder goes
 	}
 	finally {
 		await r.close();
@@ -461,6 +462,7 @@ test("two phones watch at once, each with its own session, keys and topic; the L
 		const starts = r.audit.filter((entry) => entry.type === "liveStart");
 		assert.deepEqual(new Set(starts.map((entry) => entry.details.phone)), new Set([phoneFingerprint(r.owner), phoneFingerprint(member)]));
 		await waitFor("the LED off", () => (r.device.watching === 0) ? true : undefined);
+		await waitFor("both end entries at the owner", () => (r.audit.filter((entry) => entry.type === "liveEnd").length >= 2) ? true : undefined);
 	}
 	finally {
 		await r.close();
