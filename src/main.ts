@@ -54,6 +54,7 @@ import { removalHandler } from "requests/removal";
 import { roleHandler } from "requests/role";
 import { cancelInvitationBy, invitationHandler } from "onboarding/invitation";
 import { storedRequestFloor, storeRequestFloor } from "onboarding/setup-code";
+import { LiveService, recordCutSessions } from "live/service";
 
 /** The data partition in the board's partitions.csv. */
 const partition = "doorward";
@@ -219,6 +220,10 @@ async function boot(): Promise<void> {
 		return;
 	}
 	let recipients = loadRecipients();
+	// A live view that a restart cut is recorded as ended (its keys died with the RAM that held them).
+	const cut = recordCutSessions(audit, recipients);
+	if (cut)
+		log.warn(`live view: ${cut} sessions ended by the restart`);
 	let provisionedBy: (configuration: Configuration) => void = () => {};
 	const provisioned = new Promise<Configuration>((resolve) => (provisionedBy = resolve));
 	const factory = factoryHandler(flash, identity, keys, (root) => installFactoryRoot(flash, root), (configuration) => provisionedBy(configuration));
@@ -268,8 +273,11 @@ async function boot(): Promise<void> {
 		storeFloor: storeRequestFloor,
 		log: (level, line) => log[level](line),
 	});
+	// The live view is made once the MQTT client is (below); a removal ends the removed phone's session at once.
+	const liveView: { service?: LiveService } = {};
 	requests.register(removalHandler(audit, (phones, removed) => {
 		recipients = phones;
+		liveView.service?.phoneRemoved(removed);
 		if (cancelInvitationBy(removed))
 			log.info(`onboarding: the invitation of removed phone ${removed} is cancelled`);
 	}));
@@ -321,16 +329,27 @@ async function boot(): Promise<void> {
 		log.info(`published ${event.kind} event ${event.eventId}`);
 		show("online", { published: event.eventId });
 	});
+	const capture = new Capture(configuration.burst);
 	const doorbell = new Doorbell({
 		identity,
 		configuration,
-		capture: new Capture(configuration.burst),
+		capture,
 		detection: new Detection({ model: faceModel, load: resource, zones: configuration.privacyZones, enabled: configuration.faceDetection }),
 		sealer: endToEndSealer(keys.signer, () => recipients),
 		sequence,
 		outbox,
 		publisher,
 	});
+	// The live view (live/): its start and stop are signed requests; its frames never queue behind the socket.
+	const live = new LiveService({
+		deviceId: identity.deviceId, keys, camera: capture, channel: client, audit, zones: configuration.privacyZones,
+		recipients: () => recipients,
+		now,
+		log: (level, line) => log[level](line),
+	});
+	for (const handler of live.handlers())
+		requests.register(handler);
+	liveView.service = live;
 	// Every update outcome reaches the owner sealed, like any event.
 	onOutcome((outcome) => doorbell.recordNow("update", outcome));
 	new Triggers({

@@ -20,6 +20,8 @@ import { releaseCommand, releaseUsage } from "./release/commands.js";
 import { factoryCommand, factoryUsage } from "./factory/commands.js";
 import { detectCommand, detectUsage, DetectUsageError } from "./detect/commands.js";
 import { DetectError } from "./detect/run.js";
+import { runLive } from "./live/run.js";
+import { LiveError } from "./phone/live.js";
 
 const usage = () => `usage: doorward <command> [options]
 
@@ -28,6 +30,10 @@ commands:
       [--out DIR] [--flash FILE] [--phone FILE] [--timeout SECONDS]
       [--ca FILE --phone-cert FILE --phone-key FILE [--cert FILE --key FILE]]
                  run the firmware in the simulator host with a scripted scene
+  live --phone FILE --flash FILE [--seconds N] [--size qvga|vga] [--out DIR] [--json]
+                 the simulated device whose flash is FILE, its live view
+                 watched by that (paired) phone: frames decrypted into DIR
+                 (default out/live); --json: one line per frame, then a summary
   build [--sanitized]
                  compile the firmware and link the simulator host (and, with
                  --sanitized, a copy built with ASan and UBSan for the tests)
@@ -118,12 +124,41 @@ async function sim(args: string[]): Promise<number> {
 	});
 }
 
+async function live(args: string[]): Promise<number> {
+	const { values } = parseArgs({
+		args,
+		options: {
+			phone: { type: "string" },
+			flash: { type: "string" },
+			seconds: { type: "string", default: "60" },
+			size: { type: "string", default: "qvga" },
+			out: { type: "string", default: "out/live" },
+			json: { type: "boolean", default: false },
+		},
+		strict: true,
+		allowPositionals: false,
+	});
+	if (!values.phone || !values.flash)
+		throw new UsageError("live: --phone FILE and --flash FILE are required");
+	const seconds = Number(values.seconds);
+	if (!Number.isInteger(seconds) || (seconds < 1) || (seconds > 300))
+		throw new UsageError(`--seconds ${values.seconds}: a whole number of seconds, 1 to 300`);
+	if ((values.size !== "qvga") && (values.size !== "vga"))
+		throw new UsageError(`--size ${values.size}: qvga or vga`);
+	return runLive({
+		phone: values.phone, flash: values.flash, seconds, size: values.size, out: values.out!, json: values.json!,
+		say, print: (line) => process.stdout.write(`${line}\n`),
+	});
+}
+
 export async function main(argv: string[]): Promise<number> {
 	const [command, ...args] = argv;
 	try {
 		switch (command) {
 		case "sim":
 			return await sim(args);
+		case "live":
+			return await live(args);
 		case "phone": {
 			const [sub, ...rest] = args;
 			if (sub !== "keygen")
@@ -228,7 +263,7 @@ export async function main(argv: string[]): Promise<number> {
 		}
 	}
 	catch (error) {
-		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof OnboardingError) || (error instanceof EnvelopeError) || (error instanceof RequestError) || (error instanceof DetectError) || (error instanceof DetectUsageError)) {
+		if ((error instanceof UsageError) || (error instanceof SceneError) || (error instanceof ManifestError) || (error instanceof BuildError) || (error instanceof PhoneFileError) || (error instanceof OnboardingError) || (error instanceof EnvelopeError) || (error instanceof RequestError) || (error instanceof DetectError) || (error instanceof DetectUsageError) || (error instanceof LiveError)) {
 			say(`doorward: ${error.message}`);
 			return 1;
 		}

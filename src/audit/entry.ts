@@ -33,6 +33,8 @@ export const AuditTypes = Object.freeze({
 	provisioned: 8,
 	updateRoot: 9,
 	dropped: 10,
+	liveStart: 11,
+	liveEnd: 12,
 } as const);
 export type AuditType = keyof typeof AuditTypes;
 

@@ -85,6 +85,15 @@ export default class MqttClient {
 		return this.#state === "connected";
 	}
 
+	/**
+	 * Whether anything queued is still waiting for the socket (it has not
+	 * taken all of it yet). The live view sends a frame only when nothing is:
+	 * a frame is dropped rather than queued behind the socket (live/service).
+	 */
+	get backlogged(): boolean {
+		return this.#out.length > 0;
+	}
+
 	start(): void {
 		if ((this.#state !== "idle") && (this.#state !== "stopped"))
 			return;

@@ -74,13 +74,18 @@ export default class Capture {
 	/** Clips being recorded: each trigger's starts at once, so several can overlap. */
 	#recordings: Recording[] = [];
 	#waits: SnapshotWait[] = [];
+	/** The live view's taps (live/service): every frame the camera gives, not thinned to `fps`. */
+	#watchers: ((frame: Uint8Array, at: number) => void)[] = [];
 
 	/** The interval between kept frames, ms. */
 	#interval: number;
+	/** The size the sensor is asked for: the configuration's, or the live view's while one asks for more (resize). */
+	#size: { width: number; height: number };
 
 	constructor(options: CaptureOptions) {
 		this.#options = options;
 		this.#interval = 1000 / options.fps;
+		this.#size = { width: options.width, height: options.height };
 		const unavailable = this.#open();
 		if (unavailable)
 			log.error(`${unavailable}: events will carry no frames until it opens (tried again at each trigger)`);
@@ -163,6 +168,61 @@ export default class Capture {
 		});
 	}
 
+	/**
+	 * Every frame the camera gives, as it comes, until the returned function
+	 * is called (the live view). The camera runs while anyone watches. A
+	 * watcher is called from the camera's callback and must not throw; it
+	 * gets the camera's copy, which the pre-roll may keep too: it must not
+	 * change it.
+	 */
+	watch(watcher: (frame: Uint8Array, at: number) => void): { unwatch: () => void; error?: string } {
+		this.#watchers = [...this.#watchers, watcher];
+		const unwatch = () => {
+			this.#watchers = this.#watchers.filter((other) => other !== watcher);
+			this.#idle();
+		};
+		const unavailable = this.#open() ?? this.#run();
+		return unavailable ? { unwatch, error: unavailable } : { unwatch };
+	}
+
+	/**
+	 * Asks the sensor for another size (the live view's VGA; back to the
+	 * configuration's with no size): the camera is opened again at it. The
+	 * pre-roll of the old size is let go, so a clip that starts afterwards
+	 * holds one size (a shortfall is made up after its trigger); a clip being
+	 * recorded across the change keeps the frames it has, of both sizes
+	 * (docs/protocol/live.md § Size). Returns why the camera could not be
+	 * opened, if it could not.
+	 */
+	resize(size?: { width: number; height: number }): string | undefined {
+		const wanted = size ?? { width: this.#options.width, height: this.#options.height };
+		if ((wanted.width === this.#size.width) && (wanted.height === this.#size.height))
+			return undefined;
+		this.#size = { width: wanted.width, height: wanted.height };
+		const running = this.#running;
+		this.#ring = [];
+		try {
+			if (running)
+				this.#camera?.stop();
+			this.#camera?.close();
+		}
+		catch (error) {
+			log.warn(`camera: ${(error as Error).message}`);
+		}
+		this.#camera = undefined;
+		this.#running = false;
+		const unavailable = this.#open() ?? ((running || (this.#options.preRollFrames > 0) || this.#watchers.length) ? this.#run() : undefined);
+		return unavailable;
+	}
+
+	get width(): number {
+		return this.#widthNow();
+	}
+
+	get height(): number {
+		return this.#heightNow();
+	}
+
 	close(): void {
 		for (const recording of [...this.#recordings])
 			this.#finish(recording, "capture closed");
@@ -178,11 +238,11 @@ export default class Capture {
 	}
 
 	#widthNow(): number {
-		return this.#camera?.width ?? this.#options.width;
+		return this.#camera?.width ?? this.#size.width;
 	}
 
 	#heightNow(): number {
-		return this.#camera?.height ?? this.#options.height;
+		return this.#camera?.height ?? this.#size.height;
 	}
 
 	#snapshotOf(frame: Kept): Snapshot {
@@ -194,7 +254,7 @@ export default class Capture {
 		if (this.#camera)
 			return undefined;
 		try {
-			this.#camera = new Camera({ width: this.#options.width, height: this.#options.height, onReadable: () => this.#drain() });
+			this.#camera = new Camera({ width: this.#size.width, height: this.#size.height, onReadable: () => this.#drain() });
 			return undefined;
 		}
 		catch (error) {
@@ -218,7 +278,7 @@ export default class Capture {
 
 	/** Without a pre-roll, the camera stops when nobody waits for a frame. */
 	#idle(): void {
-		if ((this.#options.preRollFrames > 0) || this.#recordings.length || this.#waits.length || !this.#running)
+		if ((this.#options.preRollFrames > 0) || this.#recordings.length || this.#waits.length || this.#watchers.length || !this.#running)
 			return;
 		this.#running = false;
 		try {
@@ -266,6 +326,11 @@ export default class Capture {
 			if (!this.#running)
 				continue; // a frame that arrived after stop(): let it go
 			const at = now();
+			if (this.#watchers.length) {
+				const frame = new Uint8Array(buffer);
+				for (const watcher of this.#watchers)
+					watcher(frame, at);
+			}
 			// Kept at `fps`: a frame earlier than 80% of an interval after the last one is let go.
 			if (at - this.#lastKeptAt < 0.8 * this.#interval)
 				continue;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { EnvelopeError, openEvent, parseHeader, verifySignature } from "./open.js";
 import { loadPhone, phoneKeys, PhoneFileError } from "./identity.js";
 
-export const ENTRY_TYPES = Object.freeze(["admitted", "removed", "role", "window", "attempts", "reset", "wifi", "provisioned", "updateRoot", "dropped"] as const);
+export const ENTRY_TYPES = Object.freeze(["admitted", "removed", "role", "window", "attempts", "reset", "wifi", "provisioned", "updateRoot", "dropped", "liveStart", "liveEnd"] as const);
 const HEADER = 68;
 const SIGNATURE = 64;
 const MAX_DETAILS = 1024;

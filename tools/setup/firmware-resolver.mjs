@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const compiled = join(root, "build", "node", "src");
-const firmwareFolders = ["device", "pipeline", "store", "mqtt", "util", "crypto", "update", "detect", "audit", "requests"];
+const firmwareFolders = ["device", "pipeline", "store", "mqtt", "util", "crypto", "update", "detect", "audit", "requests", "live"];
 
 export async function resolve(specifier, context, nextResolve) {
 	const folder = specifier.split("/")[0];

@@ -2,8 +2,9 @@
  * The embedded broker for `doorward sim`: aedes, in this process, on a free
  * loopback port. It is not open: each run makes random credentials for the
  * device, the phone and a release server. The device may publish events and
- * read its update and request topics; the phone may read events and publish
- * signed requests (docs/protocol/requests.md); the release server may only
+ * read its update and request topics, and publish on live-view session
+ * topics; the phone may read events and live-view session topics (each by
+ * its name) and publish signed requests (docs/protocol/requests.md); the release server may only
  * publish to update topics.
  */
 import { createServer } from "node:net";
@@ -45,6 +46,8 @@ function matches(expected: Credentials, username: string | undefined, password: 
 const eventTopic = /^dw\/[0-9a-f]{32}\/ev$/;
 const updateTopic = /^dw\/[0-9a-f]{32}\/up$/;
 const requestTopic = /^dw\/[0-9a-f]{32}\/rq$/;
+/** A live view's session topic (docs/protocol/live.md): the device publishes on it, its one phone reads it, by name (no wildcard). */
+const liveTopic = /^dw\/lv\/[0-9a-f]{32}$/;
 
 /** A broker's port and credentials, to start it again as it was (a simulated device keeps them in its configuration). */
 export interface BrokerSettings {
@@ -79,13 +82,13 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 		},
 		authorizePublish(client, packet, done) {
 			const role = client ? roles.get(client) : undefined;
-			const allowed = ((role === "device") && eventTopic.test(packet.topic)) || ((role === "release") && updateTopic.test(packet.topic))
+			const allowed = ((role === "device") && (eventTopic.test(packet.topic) || liveTopic.test(packet.topic))) || ((role === "release") && updateTopic.test(packet.topic))
 				|| ((role === "phone") && requestTopic.test(packet.topic));
 			done(allowed ? null : new Error("publish not allowed"));
 		},
 		authorizeSubscribe(client, subscription, done) {
 			const role = roles.get(client);
-			const allowed = ((role === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic)))
+			const allowed = ((role === "phone") && ((subscription.topic === "dw/+/ev") || eventTopic.test(subscription.topic) || liveTopic.test(subscription.topic)))
 				|| ((role === "device") && (updateTopic.test(subscription.topic) || requestTopic.test(subscription.topic)));
 			done(allowed ? null : new Error("subscribe not allowed"), subscription);
 		},

@@ -16,7 +16,8 @@ import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { ToDevice, ToWorld } from "../../hardware/sim/bridge/messages.js";
-import type { Scene } from "./scene.js";
+import jpeg from "jpeg-js";
+import type { Scene, SceneFrame } from "./scene.js";
 import { BridgeLink } from "./bridge.js";
 import type { PairingReply, PhoneIdentity } from "../phone/identity.js";
 import { ensureSigningKey } from "../phone/identity.js";
@@ -52,6 +53,12 @@ export interface DeviceOptions {
 	 * where the device's clock stays near 1970 until setClock().
 	 */
 	sntp?: (() => number) | false;
+	/**
+	 * The camera's frames at the size the firmware asks the sensor for, the
+	 * scene's scaled when it differs (the live view's VGA, live/service).
+	 * Without it, the scene's frames go as they are, whatever was asked.
+	 */
+	scaleToCamera?: boolean;
 	/** Another main module from the test module map (tools/xs), wrapping the firmware's: for tools such as the soak. */
 	toolMain?: string;
 }
@@ -75,12 +82,18 @@ export class SimulatedDevice extends EventEmitter {
 	#camera: { timer: NodeJS.Timeout; next: number } | undefined;
 	/** Whether the firmware has the camera on: it runs all the time with a pre-roll, before there is a scene too. */
 	#cameraOn = false;
+	/** The size the firmware asked its sensor for (the Camera message). */
+	#cameraSize = { width: 0, height: 0 };
+	/** Scene frames scaled to the camera's size, made once each (scaleToCamera). */
+	#scaled = new Map<string, SceneFrame>();
 	#exited: Promise<number | null>;
 	#poweredOff = false;
 	#link: { notify(fragment: Uint8Array): void; closed(): void } | undefined;
 	#connections = 0;
 	#linkHandle = -1;
 	framesSent = 0;
+	/** How many phones the device's status indicator says are watching its live view. */
+	watching = 0;
 	/** The world's wall clock (ms) at each press and PIR trigger, oldest first: the --json `pressedAt`. */
 	readonly triggers: { readonly kind: "ring" | "motion"; readonly at: number }[] = [];
 	/** Resets so far (restarts into an update, rollbacks). */
@@ -336,6 +349,8 @@ export class SimulatedDevice extends EventEmitter {
 		}
 		case ToWorld.Camera:
 			this.#cameraOn = payload[0] !== 0;
+			if (payload.length >= 5)
+				this.#cameraSize = { width: payload.readUInt16BE(1), height: payload.readUInt16BE(3) };
 			if (this.#cameraOn)
 				this.#startCamera();
 			else
@@ -382,6 +397,12 @@ export class SimulatedDevice extends EventEmitter {
 				this.emit("warning", "device sent a status that is not JSON");
 				return;
 			}
+			// The live view's indicator (hardware/status watching) is not a state: it goes beside them.
+			if (status.state === "watching") {
+				this.watching = Number(status.watching) || 0;
+				this.emit("watching", this.watching);
+				break;
+			}
 			this.emit("status", status);
 			break;
 		}
@@ -410,7 +431,7 @@ export class SimulatedDevice extends EventEmitter {
 			return;
 		const frame = () => {
 			const camera = this.#camera!;
-			const picture = scene.frames[camera.next % scene.frames.length];
+			const picture = this.#atCameraSize(scene.frames[camera.next % scene.frames.length]);
 			camera.next++;
 			const header = Buffer.alloc(4);
 			header.writeUInt16BE(picture.width, 0);
@@ -419,6 +440,29 @@ export class SimulatedDevice extends EventEmitter {
 			this.framesSent++;
 		};
 		this.#camera = { timer: setInterval(frame, 1000 / scene.fps), next: 0 };
+	}
+
+	/** The frame at the size the sensor was asked for (nearest-neighbour scaling, quality 80), when the world scales. */
+	#atCameraSize(picture: SceneFrame): SceneFrame {
+		const { width, height } = this.#cameraSize;
+		if (!this.#options.scaleToCamera || !width || !height || ((picture.width === width) && (picture.height === height)))
+			return picture;
+		const key = `${picture.file} ${width}x${height}`;
+		let scaled = this.#scaled.get(key);
+		if (!scaled) {
+			const source = jpeg.decode(picture.bytes, { useTArray: true, formatAsRGBA: true });
+			const data = Buffer.alloc(width * height * 4);
+			for (let y = 0; y < height; y++) {
+				const row = Math.min(source.height - 1, Math.floor(y * source.height / height)) * source.width;
+				for (let x = 0; x < width; x++) {
+					const from = (row + Math.min(source.width - 1, Math.floor(x * source.width / width))) * 4;
+					data.set(source.data.subarray(from, from + 4), (y * width + x) * 4);
+				}
+			}
+			scaled = { file: key, bytes: Buffer.from(jpeg.encode({ data, width, height }, 80).data), width, height };
+			this.#scaled.set(key, scaled);
+		}
+		return scaled;
 	}
 
 	#stopCamera(): void {

@@ -218,6 +218,15 @@ void xs_tcp_connect(xsMachine *the)
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* DOORWARD_TCP_SNDBUF (bytes): the kernel's send buffer, which Linux
+	 * otherwise grows to megabytes. A test sets it near lwIP's few KiB to see
+	 * the firmware under a congested uplink (live view: frames dropped). */
+	const char *sndbuf = getenv("DOORWARD_TCP_SNDBUF");
+	if (sndbuf) {
+		int size = atoi(sndbuf);
+		if (size > 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
 	status = connect(fd, found->ai_addr, found->ai_addrlen);
 	freeaddrinfo(found);
 	if ((status < 0) && (errno != EINPROGRESS)) {

@@ -11,3 +11,7 @@ export function show(state: DeviceState, detail?: Record<string, string | number
 		throw new RangeError(`status: unknown state ${state}`);
 	trace(`doorward status ${state}${detail ? ` ${JSON.stringify(detail)}` : ""}\n`);
 }
+
+export function watching(count: number): void {
+	trace(`doorward status watching ${count}\n`);
+}
