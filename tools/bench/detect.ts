@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareInput } from "detect/input";
+import { parseConfiguration } from "device/configuration";
 import type { Pixels } from "detect/input";
 import { readModel } from "../model/tflite.js";
 import type { Model } from "../model/tflite.js";
@@ -35,8 +36,9 @@ import { decodeImage, defaultDevSet, devSetImages, modelsFolderModels } from "..
 import { projectRoot, simulatorBuild } from "../build/firmware.js";
 import { loadScene } from "../sim/scene.js";
 
-/** Frames in a burst: the device's default configuration (src/device/configuration.ts). */
-const burstFrames = 4;
+/** The clip of the device's default configuration (src/device/configuration.ts): the pre-roll, the frames after, the camera's rate. */
+const clipSettings = parseConfiguration(new TextEncoder().encode(JSON.stringify({ broker: { address: "127.0.0.1", port: 1883 }, model: "bench" }))).burst;
+const burstFrames = clipSettings.preRollFrames + clipSettings.frames;
 
 interface SceneCost {
 	scene: string;
@@ -48,9 +50,12 @@ interface SceneCost {
 }
 
 /**
- * Each scene's timeline events, a burst each: the burstFrames frames the
- * camera shows from the event's time on (the scene's frames loop at its fps),
- * through the detect stage in the host. One round of each timeline.
+ * Each scene's timeline events, a clip each, as the device records it: the
+ * pre-roll's frames from before the event's time, then the frames after it,
+ * one every 1/fps s (the scene's own frames loop at the scene's fps); an
+ * event too early for a whole pre-roll has more frames after it instead, as
+ * on the device (pipeline/capture.ts). Through the detect stage in the host.
+ * One round of each timeline.
  */
 async function sceneCosts(): Promise<SceneCost[]> {
 	const build = simulatorBuild();
@@ -58,9 +63,10 @@ async function sceneCosts(): Promise<SceneCost[]> {
 	const costs: SceneCost[] = [];
 	for (const name of readdirSync(folder).filter((entry) => existsSync(join(folder, entry, "scene.json"))).sort()) {
 		const scene = loadScene(join(folder, name));
+		const interval = 1000 / clipSettings.fps;
 		const bursts = scene.timeline.map(({ at }) => {
-			const first = Math.round(at * scene.fps / 1000);
-			return Array.from({ length: burstFrames }, (_, i) => scene.frames[(first + i) % scene.frames.length].file);
+			const start = Math.max(0, at - (clipSettings.preRollFrames * interval));
+			return Array.from({ length: burstFrames }, (_, i) => scene.frames[Math.floor((start + (i * interval)) * scene.fps / 1000) % scene.frames.length].file);
 		});
 		const args = bursts.flatMap((burst, i) => (i ? ["--", ...burst] : burst));
 		const scratch = mkdtempSync(join(tmpdir(), "doorward-bench-"));
@@ -276,7 +282,7 @@ async function main(): Promise<void> {
 			+ " A projection, not a measurement: ESP-NN speeds some ops more than others (int8 1x1 and depthwise convolutions most; the op mix of BlazeFace is not person_detection's), and where the arena and weights live (internal SRAM or PSRAM) changes it too. Float models get none: ESP-NN has int8 kernels only.",
 		`MACs count convolutions only, from ${macsSources.join("; ")}.`,
 		"",
-		`Model runs per event (the pipeline's detect stage on each timeline event's ${burstFrames}-frame burst of each scene in tools/scenes; it skips a frame that does not differ from the last examined and stops at a face scoring 0.75 or more; second looks count as runs):`,
+		`Model runs per event (the pipeline's detect stage on each timeline event's ${burstFrames}-frame clip of each scene in tools/scenes, ${clipSettings.preRollFrames} frames of pre-roll and ${clipSettings.frames} after at ${clipSettings.fps} fps; it skips a frame that does not differ from the last examined and stops at a face scoring 0.75 or more; second looks count as runs):`,
 		"",
 		"| scene | events | frames | examined | model runs | runs per event | events with a face | projected ms per event |",
 		"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
