@@ -18,6 +18,7 @@ import { releaseCommand, releaseUsage } from "./release/commands.js";
 import { factoryCommand, factoryUsage } from "./factory/commands.js";
 import { detectCommand, detectUsage, DetectUsageError } from "./detect/commands.js";
 import { DetectError } from "./detect/run.js";
+import { appCommand } from "./app/command.js";
 
 const usage = () => `usage: doorward <command> [options]
 
@@ -26,6 +27,12 @@ commands:
       [--out DIR] [--flash FILE] [--phone FILE] [--timeout SECONDS]
       [--ca FILE --phone-cert FILE --phone-key FILE [--cert FILE --key FILE]]
                  run the firmware in the simulator host with a scripted scene
+  app [--flash FILE] [--port N] [--scene DIR] [--network SSID:PASSPHRASE]...
+      [--no-timeline]
+                 the owner's app in a browser (http://127.0.0.1:N/, default
+                 8470) against a simulated doorbell, with the embedded broker
+                 and its MQTT-over-WebSocket listener; prints the URL and the
+                 device's label; Ctrl-C stops it
   build [--sanitized]
                  compile the firmware and link the simulator host (and, with
                  --sanitized, a copy built with ASan and UBSan for the tests)
@@ -170,6 +177,8 @@ export async function main(argv: string[]): Promise<number> {
 				throw new UsageError("audit: --phone FILE and at least one EVENT_DIR are required");
 			return await auditCommand(values.phone, positionals, values.json!, (line) => process.stdout.write(`${line}\n`));
 		}
+		case "app":
+			return await appCommand(args, say);
 		case "detect":
 			return await detectCommand(args, (line) => process.stdout.write(`${line}\n`));
 		case "factory":
