@@ -104,7 +104,11 @@ class App {
 		$("live").addEventListener("click", () => {
 			$("live-status").textContent = "Live view is not available: this doorbell's firmware has no live-view protocol yet, so there is nothing to show.";
 		});
-		$("add-device").addEventListener("click", () => this.#showOnboarding(true));
+		$("add-device").addEventListener("click", () => {
+			$("pair-error").textContent = "";
+			this.#showOnboarding(true);
+			$("code").focus();
+		});
 		$("clip-close").addEventListener("click", () => $<HTMLDialogElement>("clip").close());
 		this.render();
 		this.renderRefused();
@@ -184,10 +188,9 @@ class App {
 			});
 			const device = await this.#remember(answer, label.fingerprint);
 			await this.receiver.addDevice(device);
-			progress.textContent = `Paired as ${device.role} with doorbell ${device.deviceId.slice(0, 8)}…, fingerprint ${device.fingerprint}.`;
-			if (wifi === "joined")
-				progress.textContent += ` It joined ${ssid}.`;
-			else if (wifi !== "not sent")
+			progress.textContent = "";
+			$("paired").textContent = `Paired as ${device.role} with doorbell ${device.deviceId.slice(0, 8)}…, fingerprint ${device.fingerprint}.${wifi === "joined" ? ` It joined ${ssid}.` : ""}`;
+			if ((wifi !== "joined") && (wifi !== "not sent"))
 				error.textContent = `Paired, but the doorbell could not join ${ssid}: ${wifi === "wrong passphrase" ? "wrong passphrase" : wifi === "network not found" ? "the network was not found" : wifi}.`;
 			$<HTMLInputElement>("code").value = "";
 			$<HTMLInputElement>("passphrase").value = "";
