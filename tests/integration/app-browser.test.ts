@@ -27,6 +27,63 @@ import { defaultScene } from "../../tools/sim/run.js";
 import { projectRoot } from "../../tools/build/firmware.js";
 import type { Label } from "../../tools/factory/label.js";
 
+/**
+ * navigator.bluetooth for a page, standing in for Chromium's Web Bluetooth
+ * (and for the device's radio): the chooser picks the one device when the
+ * filter names the onboarding service; the GATT connection is the simulated
+ * device's link at MTU 23 (the WebSocket `doorward app` serves); a write is
+ * refused while another is in progress and above 512 bytes, as Chromium's
+ * are; each notification sets the characteristic's value and fires
+ * characteristicvaluechanged. It records what passed, for the test.
+ */
+const bluetoothStandIn = `(() => {
+	const service = "6c0b0001-5d2e-4f7a-9b1c-3e8d0a4f2b61";
+	const seen = window.bluetoothStandIn = { chosen: 0, writes: [], notifications: [], refused: [] };
+	let socket;
+	const device = new EventTarget();
+	const notify = Object.assign(new EventTarget(), { value: undefined, async startNotifications() { return notify; } });
+	let busy = false;
+	const write = {
+		writeValueWithResponse(value) {
+			const bytes = new Uint8Array(value.buffer ?? value, value.byteOffset ?? 0, value.byteLength);
+			if (busy) { seen.refused.push("in progress"); return Promise.reject(new DOMException("GATT operation already in progress.", "NetworkError")); }
+			if (bytes.length > 512) { seen.refused.push("too long"); return Promise.reject(new DOMException("Value can't exceed 512 bytes.", "InvalidModificationError")); }
+			busy = true;
+			seen.writes.push(bytes.length);
+			socket.send(bytes.slice());
+			return new Promise((resolve) => setTimeout(() => { busy = false; resolve(); }, 5));
+		},
+	};
+	const gatt = {
+		connect: () => new Promise((resolve, reject) => {
+			socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/link?mtu=23");
+			socket.binaryType = "arraybuffer";
+			socket.onopen = () => resolve(gatt);
+			socket.onerror = () => reject(new DOMException("Connection failed.", "NetworkError"));
+			socket.onmessage = (event) => {
+				seen.notifications.push(event.data.byteLength);
+				notify.value = new DataView(event.data);
+				notify.dispatchEvent(new Event("characteristicvaluechanged"));
+			};
+			socket.onclose = () => device.dispatchEvent(new Event("gattserverdisconnected"));
+		}),
+		disconnect: () => socket && socket.close(),
+		getPrimaryService: async (uuid) => {
+			if (uuid !== service) throw new DOMException("No Services matching UUID found in Device.", "NotFoundError");
+			return { getCharacteristic: async (id) => id.endsWith("0002-5d2e-4f7a-9b1c-3e8d0a4f2b61") ? write : notify };
+		},
+	};
+	device.gatt = gatt;
+	Object.defineProperty(navigator, "bluetooth", { value: {
+		async requestDevice(options) {
+			if (!options.filters.some((filter) => (filter.services || []).includes(service)))
+				throw new DOMException("User cancelled the requestDevice() chooser.", "NotFoundError");
+			seen.chosen++;
+			return device;
+		},
+	} });
+})();`;
+
 const chromiumPath = [process.env.CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => path && existsSync(path));
 const skip = chromiumPath ? false : "Chromium is not installed (Debian: apt-get install chromium; or set CHROMIUM=/path/to/it): the owner's app's browser tests need it";
 const screenshots = process.env.DOORWARD_APP_SCREENSHOTS;
@@ -45,12 +102,17 @@ describe("the owner's app in Chromium", { skip }, () => {
 	const problems: string[] = [];
 
 	const online = () => page.locator("#connection[data-state=online]").waitFor({ timeout: slow });
-	const shot = async (name: string) => {
+	/** The screen as a phone shows it (390 px wide, what is in view): docs/app.md. */
+	const shot = async (name: string, scrollTo?: string) => {
 		if (!screenshots)
 			return;
 		mkdirSync(screenshots, { recursive: true });
-		await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+		if (scrollTo)
+			await page.locator(scrollTo).scrollIntoViewIfNeeded();
+		await page.screenshot({ path: join(screenshots, `${name}.png`) });
 	};
+	/** Usable at a phone's width: nothing makes the page scroll sideways. */
+	const fitsWidth = async () => assert.ok(await page.evaluate("document.documentElement.scrollWidth") as number <= 390, "the page fits 390 px");
 
 	before(async () => {
 		folder = mkdtempSync(join(tmpdir(), "doorward-app-"));
@@ -101,6 +163,32 @@ describe("the owner's app in Chromium", { skip }, () => {
 		await online();
 	});
 
+	test("before pairing, the Web Bluetooth link runs the same exchange at MTU 23 in a second browser context, through a stand-in for navigator.bluetooth that behaves as Chromium's", async () => {
+		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+		try {
+			const other = await context.newPage();
+			await other.addInitScript({ content: bluetoothStandIn });
+			await other.goto(app.url);
+			await other.waitForSelector("body[data-ready=true]");
+			await other.getByLabel("Connect over").selectOption("bluetooth");
+			const wrong = label.setupCode.replace(/.$/, (digit) => String((Number(digit) + 3) % 10));
+			await other.getByLabel("Setup code").fill(wrong);
+			await other.getByRole("button", { name: "Pair", exact: true }).click();
+			await other.locator("#pair-error:not(:empty)").waitFor({ timeout: slow });
+			assert.match(await other.locator("#pair-error").textContent() ?? "", /^Wrong code: /);
+			const seen = await other.evaluate("window.bluetoothStandIn") as { chosen: number; writes: number[]; notifications: number[]; refused: string[] };
+			assert.equal(seen.chosen, 1);
+			assert.deepEqual(seen.refused, [], "no write while another was in progress, none over 512 bytes");
+			// Hello (1 fragment) and the share (66 bytes: 4 fragments of at most 20); Parameters and the device's share came back as 2 and 6.
+			assert.deepEqual(seen.writes, [3, 20, 20, 20, 10]);
+			assert.equal(seen.notifications.length, 8);
+			assert.ok(seen.notifications.every((size) => size <= 20));
+		}
+		finally {
+			await context.close();
+		}
+	});
+
 	test("a wrong code is refused in words, then the label's code pairs and the device joins the Wi-Fi", async () => {
 		const wrong = label.setupCode.replace(/^./, (digit) => String((Number(digit) + 1) % 10));
 		await page.getByLabel("Setup code").fill(wrong);
@@ -108,6 +196,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 		await page.locator("#pair-error:not(:empty)").waitFor({ timeout: slow });
 		assert.match(await page.locator("#pair-error").textContent() ?? "", /^Wrong code: /);
 		await shot("wrong-code");
+		await fitsWidth();
 		// The device id comes from the simulator's nearby device; the code alone is typed, as from the label.
 		await page.getByLabel("Setup code").fill(label.manualCode);
 		await page.getByLabel("Wi-Fi network").fill(wifi.ssid);
@@ -129,6 +218,8 @@ describe("the owner's app in Chromium", { skip }, () => {
 		await page.getByRole("button", { name: "Pair", exact: true }).click();
 		await page.locator("#pair-error:not(:empty)").waitFor({ timeout: slow });
 		assert.match(await page.locator("#pair-error").textContent() ?? "", /This device already has an owner: the label's code admits nobody now; the owner must invite this phone\./);
+		await page.getByRole("button", { name: "Cancel" }).click();
+		assert.equal(await page.getByLabel("Setup code").isVisible(), false);
 	});
 
 	test("a ring appears without a reload, with a decoded snapshot, and its clip plays at its capture rate", async () => {
@@ -144,7 +235,8 @@ describe("the owner's app in Chromium", { skip }, () => {
 			assert.ok(await item.locator("img").count() > 0, "every item of the Events list holds an image");
 		const play = ring.getByRole("button", { name: /Play clip \(\d+ frames\)/ });
 		await play.waitFor({ timeout: slow });
-		await shot("events");
+		await shot("events", "#timeline");
+		await fitsWidth();
 		const frames = Number(/\((\d+) frames\)/.exec(await play.textContent() ?? "")![1]);
 		assert.ok(frames > 1);
 		await play.click();
@@ -198,6 +290,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 		const refused = page.getByRole("list", { name: "Refused" }).getByRole("listitem");
 		await refused.first().waitFor({ timeout: slow });
 		assert.match(await refused.first().textContent() ?? "", /Refused: the signature does not verify/);
+		await shot("refused", "#refused");
 		// The replayed original is the event already shown: dropped, not shown twice; the forgery is not shown at all,
 		// and used up nothing: the next genuine event is accepted without a gap (the next test).
 		await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -209,7 +302,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 		const items = await page.getByRole("list", { name: "Events" }).getByRole("listitem").count();
 		await app.broker.stop();
 		await page.locator("#connection[data-state=offline]").waitFor({ timeout: slow });
-		await shot("offline");
+		await shot("offline", "header");
 		await app.broker.restart();
 		await online();
 		app.device.press();

@@ -124,6 +124,8 @@ class App {
 
 	#showOnboarding(show: boolean): void {
 		$("onboarding").hidden = !show;
+		// Nothing to go back to before the first doorbell.
+		$("pair-cancel").hidden = this.receiver.devices.length === 0;
 		$("home").hidden = this.receiver.devices.length === 0;
 		if (show) {
 			const nearby = this.config.nearby?.[0]?.deviceId;
@@ -148,6 +150,12 @@ class App {
 			catch {
 				// Not complete yet: checked on Pair.
 			}
+		});
+		$("pair-cancel").addEventListener("click", () => {
+			$("pair-error").textContent = "";
+			$("pair-progress").textContent = "";
+			this.#showOnboarding(false);
+			$("add-device").focus();
 		});
 		form.addEventListener("submit", (event) => {
 			event.preventDefault();
