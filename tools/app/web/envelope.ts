@@ -452,9 +452,12 @@ export function parseClip(clip: Uint8Array): Omit<OpenedEvent, "header"> {
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
 
+/** WebCrypto's CryptoKeyPair, as @hpke/core takes it (named so, Node's tests compile this module too). */
+type RecipientKey = Parameters<typeof suite.createRecipientContext>[0]["recipientKey"];
+
 export interface PhoneKeyPair {
-	/** Non-extractable X25519 private key, and its public key. */
-	keys: CryptoKeyPair;
+	/** The non-extractable X25519 key pair (a CryptoKeyPair), and the public key's bytes. */
+	keys: RecipientKey;
 	publicKey: Uint8Array;
 }
 

@@ -307,7 +307,7 @@ class App {
 			const line = (event.kind === "audit" && event.audit)
 				? `Audit entry ${event.audit.seq}: ${event.audit.type} ${Object.entries(event.audit.details).filter(([name]) => !["key", "signingKey"].includes(name)).map(([name, value]) => `${name} ${String(value)}`).join(", ")}`
 				: `Update: ${Object.entries((event.metadata.details ?? {}) as Record<string, unknown>).map(([name, value]) => `${name} ${String(value)}`).join(", ")}`;
-			const item = element("li", {}, element("span", {}, line), " ", timeElement(event.audit && !event.audit.clockSet ? 0 : event.time));
+			const item = element("li", {}, element("span", {}, line), " ", timeElement(event.audit?.time ?? event.time));
 			for (const note of event.notes)
 				item.append(element("p", { class: "warning", role: "note" }, `Warning: ${note}`));
 			return item;
