@@ -28,7 +28,7 @@ commands:
       [--ca FILE --phone-cert FILE --phone-key FILE [--cert FILE --key FILE]]
                  run the firmware in the simulator host with a scripted scene
   app [--flash FILE] [--port N] [--scene DIR] [--network SSID:PASSPHRASE]...
-      [--no-timeline]
+      [--no-timeline] [--out DIR]
                  the owner's app in a browser (http://127.0.0.1:N/, default
                  8470) against a simulated doorbell, with the embedded broker
                  and its MQTT-over-WebSocket listener; prints the URL and the

@@ -24,6 +24,7 @@ import type { Browser, Page } from "playwright-core";
 import { startApp } from "../../tools/app/server.js";
 import type { RunningApp } from "../../tools/app/server.js";
 import { defaultScene } from "../../tools/sim/run.js";
+import { waitFor } from "../support/wait.js";
 import { projectRoot } from "../../tools/build/firmware.js";
 import type { Label } from "../../tools/factory/label.js";
 
@@ -98,6 +99,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 	let browser: Browser;
 	let page: Page;
 	const statuses: string[] = [];
+	const logs: string[] = [];
 	const foreign: string[] = [];
 	const problems: string[] = [];
 
@@ -116,7 +118,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 
 	before(async () => {
 		folder = mkdtempSync(join(tmpdir(), "doorward-app-"));
-		app = await startApp({ port: 0, scene: defaultScene, timeline: false, networks: [wifi], out: folder, say: () => {} });
+		app = await startApp({ port: 0, scene: defaultScene, timeline: false, networks: [wifi], out: folder, say: (line) => logs.push(line) });
 		app.device.on("status", (status) => statuses.push(status.state));
 		label = await app.label;
 		await app.online;
@@ -187,6 +189,21 @@ describe("the owner's app in Chromium", { skip }, () => {
 		finally {
 			await context.close();
 		}
+	});
+
+	test("after 20 wrong codes the device's window is closed, said in words; its button opens it again", async () => {
+		const wrong = label.setupCode.replace(/^./, (digit) => String((Number(digit) + 2) % 10));
+		let said = "";
+		for (let attempt = 0; attempt < 25 && !/window is closed/.test(said); attempt++) {
+			await page.getByLabel("Setup code").fill(wrong);
+			await page.getByRole("button", { name: "Pair", exact: true }).click();
+			await page.locator("#pair-error:not(:empty)").waitFor({ timeout: slow });
+			said = await page.locator("#pair-error").textContent() ?? "";
+			assert.match(said, /^(Wrong code: |The device's pairing window is closed)/);
+		}
+		assert.equal(said, "The device's pairing window is closed (closed after 20 failed attempts: press the button to open it again).");
+		app.device.press();
+		await waitFor("the window to open again", () => logs.some((line) => /commissioning window is open \(button\)/.test(line)) || undefined, slow);
 	});
 
 	test("a wrong code is refused in words, then the label's code pairs and the device joins the Wi-Fi", async () => {
