@@ -122,7 +122,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 		app.device.on("status", (status) => statuses.push(status.state));
 		label = await app.label;
 		await app.online;
-		browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ["--no-sandbox"] });
+		browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] }); // CI runs as root, in containers with a small /dev/shm
 		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
 		page = await context.newPage();
 		const origin = new URL(app.url).origin;
