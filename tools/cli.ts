@@ -22,6 +22,7 @@ import { detectCommand, detectUsage, DetectUsageError } from "./detect/commands.
 import { DetectError } from "./detect/run.js";
 import { runLive } from "./live/run.js";
 import { LiveError } from "./phone/live.js";
+import { appCommand } from "./app/command.js";
 
 const usage = () => `usage: doorward <command> [options]
 
@@ -34,6 +35,12 @@ commands:
                  the simulated device whose flash is FILE, its live view
                  watched by that (paired) phone: frames decrypted into DIR
                  (default out/live); --json: one line per frame, then a summary
+  app [--flash FILE] [--port N] [--scene DIR] [--network SSID:PASSPHRASE]...
+      [--no-timeline] [--out DIR]
+                 the owner's app in a browser (http://127.0.0.1:N/, default
+                 8470) against a simulated doorbell, with the embedded broker
+                 and its MQTT-over-WebSocket listener; prints the URL and the
+                 device's label; Ctrl-C stops it
   build [--sanitized]
                  compile the firmware and link the simulator host (and, with
                  --sanitized, a copy built with ASan and UBSan for the tests)
@@ -237,6 +244,8 @@ export async function main(argv: string[]): Promise<number> {
 				throw new UsageError("audit: --phone FILE and at least one EVENT_DIR are required");
 			return await auditCommand(values.phone, positionals, values.json!, (line) => process.stdout.write(`${line}\n`));
 		}
+		case "app":
+			return await appCommand(args, say);
 		case "detect":
 			return await detectCommand(args, (line) => process.stdout.write(`${line}\n`));
 		case "factory":

@@ -50,7 +50,7 @@ export async function brokerFor(flashPath: string): Promise<EmbeddedBroker> {
 	const settings = readBrokerSettings(flashPath);
 	let broker: EmbeddedBroker;
 	try {
-		broker = await startEmbeddedBroker(undefined, undefined, settings);
+		broker = await startEmbeddedBroker(undefined, undefined, { settings });
 	}
 	catch (error) {
 		throw new PhoneFileError(`the simulated network of ${flashPath} cannot listen on port ${settings?.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);

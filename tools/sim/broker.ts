@@ -9,8 +9,11 @@
  */
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { Aedes } from "aedes";
+import { WebSocketServer, createWebSocketStream } from "ws";
 
 export interface Credentials {
 	readonly username: string;
@@ -23,6 +26,8 @@ export interface EmbeddedBroker {
 	readonly device: Credentials;
 	readonly phone: Credentials;
 	readonly release: Credentials;
+	/** MQTT over WebSocket (ws://127.0.0.1:PORT/mqtt), when asked for: the owner's app in a browser connects there. */
+	readonly webSocketUrl?: string;
 	/** Drops every client connection, as a network cut would; the listener stays. */
 	dropClients(): void;
 	/** Stops listening and drops every client, as a broker that went down. */
@@ -62,9 +67,11 @@ export interface BrokerSettings {
  * wire would; `onPublish` each client's PUBLISH as the broker has it whole
  * (what `npm run bench:latency` times "at the broker" by). `settings`: the
  * port and credentials of an earlier run, for a device whose stored
- * configuration names them; new ones otherwise.
+ * configuration names them; new ones otherwise. `webSocket`: a second
+ * listener for MQTT over WebSocket (the owner's app).
  */
-export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void, settings?: BrokerSettings): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPublish?: (topic: string, payload: Buffer) => void, options: { webSocket?: boolean; settings?: BrokerSettings } = {}): Promise<EmbeddedBroker> {
+	const { settings } = options;
 	const device = settings?.device ?? credentials("device");
 	const phone = settings?.phone ?? credentials("phone");
 	const release = settings?.release ?? credentials("release");
@@ -111,9 +118,36 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 		server.listen(settings?.port ?? 0, "127.0.0.1", () => resolve());
 	});
 	const port = (server.address() as AddressInfo).port;
+	// The WebSocket listener is a second door to the same broker, with the same credentials and rules; its
+	// connections are dropped, stopped and restarted with the TCP ones.
+	let web: { server: HttpServer; port: number } | undefined;
+	if (options.webSocket) {
+		const httpServer = createHttpServer((_request, response) => response.writeHead(426, { "content-type": "text/plain" }).end("MQTT over WebSocket only\n"));
+		const wss = new WebSocketServer({ server: httpServer, path: "/mqtt", handleProtocols: (protocols) => (protocols.has("mqtt") ? "mqtt" : false) });
+		wss.on("connection", (socket, request) => {
+			sockets.add(request.socket);
+			request.socket.on("close", () => sockets.delete(request.socket));
+			const stream = createWebSocketStream(socket);
+			if (tap)
+				socket.on("message", (data: Buffer) => tap(data));
+			stream.on("error", () => socket.terminate());
+			aedes.handle(stream as never);
+		});
+		await new Promise<void>((resolve, reject) => {
+			httpServer.once("error", reject);
+			httpServer.listen(0, "127.0.0.1", () => resolve());
+		});
+		web = { server: httpServer, port: (httpServer.address() as AddressInfo).port };
+	}
+	const listen = (what: Server | HttpServer, on: number) => new Promise<void>((resolve, reject) => {
+		what.once("error", reject);
+		what.listen(on, "127.0.0.1", () => resolve());
+	});
+	const unlisten = (what: Server | HttpServer) => what.listening ? new Promise<void>((resolve) => what.close(() => resolve())) : Promise.resolve();
 	return {
 		port,
 		url: `mqtt://127.0.0.1:${port}`,
+		...(web ? { webSocketUrl: `ws://127.0.0.1:${web.port}/mqtt` } : {}),
 		device,
 		phone,
 		release,
@@ -124,19 +158,17 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 		async stop() {
 			for (const socket of sockets)
 				socket.destroy();
-			await new Promise<void>((resolve) => server.close(() => resolve()));
+			await Promise.all([unlisten(server), ...(web ? [unlisten(web.server)] : [])]);
 		},
 		async restart() {
-			await new Promise<void>((resolve, reject) => {
-				server.once("error", reject);
-				server.listen(port, "127.0.0.1", () => resolve());
-			});
+			await listen(server, port);
+			if (web)
+				await listen(web.server, web.port);
 		},
 		async close() {
 			for (const socket of sockets)
 				socket.destroy();
-			if (server.listening)
-				await new Promise<void>((resolve) => server.close(() => resolve()));
+			await Promise.all([unlisten(server), ...(web ? [unlisten(web.server)] : [])]);
 			await new Promise<void>((resolve) => aedes.close(() => resolve()));
 		},
 	};

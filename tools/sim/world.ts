@@ -240,6 +240,8 @@ export class SimulatedDevice extends EventEmitter {
 				if (!open)
 					return;
 				open = false;
+				// One listener per connection, gone with it: a phone that connects again and again leaks none.
+				this.off("exit", state.closed);
 				if (this.#link === state)
 					this.#link = undefined;
 				for (const listener of closed)
