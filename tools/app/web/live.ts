@@ -12,6 +12,7 @@
  * padding is not zeros is refused and dropped; the session goes on.
  */
 import { concat, encoder, equal, fromHex, hex, own, sha256 } from "./bytes.js";
+import type { KeyPair, Key } from "./bytes.js";
 import { verifySignature } from "./envelope.js";
 import { buildRequest, Kind, requestTopic } from "./requests.js";
 
@@ -41,7 +42,7 @@ export interface LiveDevice {
 }
 
 export interface LivePhone {
-	signing: CryptoKeyPair;
+	signing: KeyPair;
 	signingPublicKey: string;
 }
 
@@ -67,8 +68,8 @@ export class LiveSession {
 	#payload: Uint8Array;
 	#time: number;
 	#nonce: Uint8Array;
-	#ephemeral: CryptoKeyPair | undefined;
-	#key: CryptoKey | undefined;
+	#ephemeral: KeyPair | undefined;
+	#key: Key | undefined;
 	#salt: Uint8Array | undefined;
 	#id: Uint8Array | undefined;
 	#last = -1n;
@@ -77,7 +78,7 @@ export class LiveSession {
 	granted = 0;
 	refused = 0;
 
-	private constructor(device: LiveDevice, phone: LivePhone, seconds: number, size: keyof typeof SIZES, ephemeral: CryptoKeyPair, payload: Uint8Array, built: { sealed: Uint8Array; time: number; nonce: Uint8Array }, topic: string) {
+	private constructor(device: LiveDevice, phone: LivePhone, seconds: number, size: keyof typeof SIZES, ephemeral: KeyPair, payload: Uint8Array, built: { sealed: Uint8Array; time: number; nonce: Uint8Array }, topic: string) {
 		this.#device = device;
 		this.#phone = phone;
 		this.seconds = seconds;
@@ -95,7 +96,7 @@ export class LiveSession {
 	static async start(device: LiveDevice, phone: LivePhone, seconds: number, size: keyof typeof SIZES = "qvga"): Promise<LiveSession> {
 		if (!Number.isInteger(seconds) || (seconds < 1) || (seconds > 300))
 			throw new LiveRefused(`a live view of ${seconds} s: 1 to 300`);
-		const ephemeral = await crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]) as CryptoKeyPair;
+		const ephemeral = await crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]) as KeyPair;
 		const ephemeralPublic = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
 		const payload = concat(Uint8Array.of(1, SIZES[size]), u16(seconds), ephemeralPublic);
 		const built = await buildRequest({
@@ -129,7 +130,7 @@ export class LiveSession {
 		if ((message.length !== ACCEPT_SIZE) || !equal(message.subarray(0, 4), encoder.encode("DWLA")))
 			throw new LiveRefused(`not an accept (${message.length} bytes)`);
 		const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-		const deviceEphemeral = message.slice(4, 36);
+		const deviceEphemeral = new Uint8Array(message.subarray(4, 36));
 		if ((message[36] !== SIZES[this.size]) || (message[37] !== 0))
 			throw new LiveRefused("the accept is for another size");
 		const width = view.getUint16(38);
@@ -180,7 +181,7 @@ export class LiveSession {
 			throw new LiveRefused("a frame before the accept");
 		if (!BUCKETS.includes(message.length - HEADER - TAG))
 			throw new LiveRefused(`a message of ${message.length} bytes is not padded to a bucket`);
-		const header = message.slice(0, HEADER);
+		const header = new Uint8Array(message.subarray(0, HEADER));
 		if ((header[0] !== 1) || (header[1] !== 0))
 			throw new LiveRefused(`version ${header[0]}, key id ${header[1]}: not this session's`);
 		const counter = new DataView(header.buffer).getBigUint64(2);

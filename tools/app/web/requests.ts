@@ -15,6 +15,7 @@
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { proverSecrets, verifierPoint } from "../../phone/spake2plus.js";
 import { concat, encoder, fromHex, isHex, own } from "./bytes.js";
+import type { KeyPair } from "./bytes.js";
 
 export const MAGIC = encoder.encode("DWQ1");
 export const LABEL = "doorward/request/v1";
@@ -41,7 +42,7 @@ export interface RequestFields {
 	deviceId: string;
 	agreementPublicKey: string;
 	/** The phone's Ed25519 key pair: the private half is used through WebCrypto only. */
-	signing: CryptoKeyPair;
+	signing: KeyPair;
 	signingPublicKey: string;
 	time?: number;
 	nonce?: Uint8Array;
