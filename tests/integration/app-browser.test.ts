@@ -105,10 +105,14 @@ describe("the owner's app in Chromium", { skip }, () => {
 
 	const online = () => page.locator("#connection[data-state=online]").waitFor({ timeout: slow });
 	/** The screen as a phone shows it (390 px wide, what is in view): docs/app.md. */
-	const shot = async (name: string, scrollTo?: string) => {
+	const shot = async (name: string, scrollTo?: string, only?: string) => {
 		if (!screenshots)
 			return;
 		mkdirSync(screenshots, { recursive: true });
+		if (only) {
+			await page.locator(only).screenshot({ path: join(screenshots, `${name}.png`) });
+			return;
+		}
 		if (scrollTo)
 			await page.locator(scrollTo).scrollIntoViewIfNeeded();
 		await page.screenshot({ path: join(screenshots, `${name}.png`) });
@@ -337,7 +341,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 		await page.waitForFunction((element: { complete: boolean; naturalWidth: number }) => element.complete && (element.naturalWidth > 0), await live.elementHandle(), { timeout: slow });
 		assert.match(await page.locator("#live-info").textContent() ?? "", /^[0-9.]+ frames a second, \d+ s left, \d+ frames$/);
 		assert.match(await page.locator("#live-status").textContent() ?? "", /^Live view of doorbell [0-9a-f]{8}…, \d+x\d+, for 60 s\.$/);
-		await shot("live", "#home");
+		await shot("live", undefined, "#home");
 		await fitsWidth();
 		await page.getByRole("button", { name: "Stop" }).click();
 		await page.getByText(/^Live view ended: stop\. \d+ frames shown\.$/).waitFor({ timeout: slow });
@@ -374,9 +378,15 @@ describe("the owner's app in Chromium", { skip }, () => {
 
 			const invited = page.locator(`#phones li[data-phone="${keyId}"]`);
 			await invited.getByText("(member)").waitFor({ timeout: slow });
-			await shot("phones", "#phones-heading");
+			await shot("phones", undefined, "section:has(#phones)");
 			await fitsWidth();
-			await invited.getByRole("button", { name: "Remove" }).click();
+			// The owner's role toggle: a member made an owner and back, each change the log's signed role entry.
+			await invited.getByRole("button", { name: / an owner$/ }).click();
+			await invited.getByText("(owner)").waitFor({ timeout: slow });
+			await other.getByRole("button", { name: "Invite a phone" }).and(other.locator(":enabled")).waitFor({ timeout: slow });
+			await invited.getByRole("button", { name: / a member$/ }).click();
+			await invited.getByText("(member)").waitFor({ timeout: slow });
+			await invited.getByRole("button", { name: /^Remove / }).click();
 			await page.getByText(/^Browser was removed \(audit entry \d+\)\.$/).waitFor({ timeout: slow });
 			assert.equal(await invited.count(), 0);
 			await other.getByText(/^This phone was removed from doorbell [0-9a-f]{8}… by the owner [0-9a-f]{16}/).waitFor({ timeout: slow });
