@@ -363,6 +363,7 @@ describe("the owner's app in Chromium", { skip }, () => {
 			assert.ok(await page.locator("#invitation-expires").getAttribute("datetime"));
 
 			const other = await context.newPage();
+			other.on("pageerror", (error) => problems.push(`second context: ${error.message}`));
 			await other.goto(app.url);
 			await other.waitForSelector("body[data-ready=true]");
 			await other.getByLabel("Setup code").fill(oneTime);
@@ -400,6 +401,9 @@ describe("the owner's app in Chromium", { skip }, () => {
 			await other.getByRole("list", { name: "Refused" }).getByRole("listitem").nth(otherRefused).waitFor({ timeout: slow });
 			assert.match(await other.getByRole("list", { name: "Refused" }).getByRole("listitem").first().textContent() ?? "", /this phone is not a recipient of the event/);
 			assert.equal(await other.getByRole("list", { name: "Events" }).getByRole("listitem").count(), otherItems);
+			// Nor can it watch: its Live view says why.
+			await other.getByRole("button", { name: "Live view" }).click();
+			await other.getByText(/^Live view: this phone was removed from its doorbell/).waitFor({ timeout: slow });
 		}
 		finally {
 			await context.close();

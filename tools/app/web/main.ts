@@ -543,7 +543,7 @@ class App {
 		const status = $("live-status");
 		const device = this.receiver.devices.find((known) => !this.removedFrom.has(known.deviceId));
 		if (!device) {
-			status.textContent = "Live view: pair a doorbell first.";
+			status.textContent = this.removedFrom.size ? "Live view: this phone was removed from its doorbell; an owner must invite it again." : "Live view: pair a doorbell first.";
 			return;
 		}
 		if (this.#live)

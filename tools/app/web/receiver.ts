@@ -115,7 +115,8 @@ export class Receiver {
 			throw new Error("not connected to the broker");
 		if (!this.#client.connected)
 			throw new Error("offline: the broker is not reachable now");
-		await this.#client.publishAsync(topic, payload as Uint8Array<ArrayBuffer> as never, { qos: 1 });
+		// mqtt.js types the payload as its Buffer; its browser bundle writes any Uint8Array to the socket as it is.
+		await this.#client.publishAsync(topic, payload as unknown as Buffer, { qos: 1 });
 	}
 
 	async #subscribe(): Promise<void> {
