@@ -105,10 +105,14 @@ describe("the owner's app in Chromium", { skip }, () => {
 
 	const online = () => page.locator("#connection[data-state=online]").waitFor({ timeout: slow });
 	/** The screen as a phone shows it (390 px wide, what is in view): docs/app.md. */
-	const shot = async (name: string, scrollTo?: string) => {
+	const shot = async (name: string, scrollTo?: string, only?: string) => {
 		if (!screenshots)
 			return;
 		mkdirSync(screenshots, { recursive: true });
+		if (only) {
+			await page.locator(only).screenshot({ path: join(screenshots, `${name}.png`) });
+			return;
+		}
 		if (scrollTo)
 			await page.locator(scrollTo).scrollIntoViewIfNeeded();
 		await page.screenshot({ path: join(screenshots, `${name}.png`) });
@@ -326,6 +330,84 @@ describe("the owner's app in Chromium", { skip }, () => {
 		const fresh = page.getByRole("list", { name: "Events" }).getByRole("listitem").first();
 		await page.getByRole("list", { name: "Events" }).getByRole("listitem").nth(items).waitFor({ timeout: slow });
 		assert.equal(await fresh.locator(".warning").count(), 0, "no gap: the forgery did not move the window");
+	});
+
+	test("live view: the button starts a signed session, at least 10 decrypted frames show with the frame rate and the time left, and Stop ends it", async () => {
+		await page.getByRole("button", { name: "Live view" }).click();
+		const live = page.getByRole("img", { name: "Live" });
+		await live.waitFor({ timeout: slow });
+		await page.waitForFunction((element: { dataset: Record<string, string | undefined> }) => Number(element.dataset.frames ?? 0) >= 10, await live.elementHandle(), { timeout: slow });
+		// Decoded: the last frame shown is a JPEG with pixels.
+		await page.waitForFunction((element: { complete: boolean; naturalWidth: number }) => element.complete && (element.naturalWidth > 0), await live.elementHandle(), { timeout: slow });
+		assert.match(await page.locator("#live-info").textContent() ?? "", /^[0-9.]+ frames a second, \d+ s left, \d+ frames$/);
+		assert.match(await page.locator("#live-status").textContent() ?? "", /^Live view of doorbell [0-9a-f]{8}…, \d+x\d+, for 60 s\.$/);
+		await shot("live", undefined, "#home");
+		await fitsWidth();
+		await page.getByRole("button", { name: "Stop" }).click();
+		await page.getByText(/^Live view ended: stop\. \d+ frames shown\.$/).waitFor({ timeout: slow });
+		assert.equal(await live.isVisible(), false);
+		// The device's log has the session's start and end, signed and chained.
+		await page.getByRole("list", { name: "Device log" }).getByText(/liveEnd .*reason stop/).waitFor({ timeout: slow });
+	});
+
+	test("the owner invites a second browser, which pairs with the one-time code; the owner removes it, and it sees nothing new", async () => {
+		const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+		try {
+			await page.getByRole("button", { name: "Invite a phone" }).click();
+			const code = page.locator("#invitation-code");
+			await code.waitFor({ timeout: slow });
+			const oneTime = await code.textContent() ?? "";
+			assert.match(oneTime, /^\d{8}$/);
+			assert.notEqual(oneTime, label.setupCode);
+			assert.match(await page.locator("#invitation").textContent() ?? "", /before .+ \(10 minutes; it admits one phone, as a member\)\. The doorbell opened the invitation \(audit entry \d+\)\./);
+			assert.ok(await page.locator("#invitation-expires").getAttribute("datetime"));
+
+			const other = await context.newPage();
+			other.on("pageerror", (error) => problems.push(`second context: ${error.message}`));
+			await other.goto(app.url);
+			await other.waitForSelector("body[data-ready=true]");
+			await other.getByLabel("Setup code").fill(oneTime);
+			await other.getByRole("button", { name: "Pair", exact: true }).click();
+			await other.getByText(/Paired as member/).waitFor({ timeout: slow });
+			const mine = other.getByRole("list", { name: "Phones" }).locator("li", { hasText: "(member), this phone" });
+			await mine.waitFor({ timeout: slow });
+			const keyId = await mine.getAttribute("data-phone");
+			assert.match(keyId ?? "", /^[0-9a-f]{16}$/);
+			// A member may remove itself, not others, and may not invite.
+			assert.equal(await other.getByRole("button", { name: "Invite a phone" }).isDisabled(), true);
+			assert.equal(await other.locator("#phones li[data-phone]:not([data-phone='" + keyId + "']) button").count(), 0);
+
+			const invited = page.locator(`#phones li[data-phone="${keyId}"]`);
+			await invited.getByText("(member)").waitFor({ timeout: slow });
+			await shot("phones", undefined, "section:has(#phones)");
+			await fitsWidth();
+			// The owner's role toggle: a member made an owner and back, each change the log's signed role entry.
+			await invited.getByRole("button", { name: / an owner$/ }).click();
+			await invited.getByText("(owner)").waitFor({ timeout: slow });
+			await other.getByRole("button", { name: "Invite a phone" }).and(other.locator(":enabled")).waitFor({ timeout: slow });
+			await invited.getByRole("button", { name: / a member$/ }).click();
+			await invited.getByText("(member)").waitFor({ timeout: slow });
+			await invited.getByRole("button", { name: /^Remove / }).click();
+			await page.getByText(/^Browser was removed \(audit entry \d+\)\.$/).waitFor({ timeout: slow });
+			assert.equal(await invited.count(), 0);
+			await other.getByText(/^This phone was removed from doorbell [0-9a-f]{8}… by the owner [0-9a-f]{16}/).waitFor({ timeout: slow });
+
+			// A ring now reaches the owner, and not the removed phone: it is no recipient any more, so it cannot open it.
+			const ownerItems = await page.getByRole("list", { name: "Events" }).getByRole("listitem").count();
+			const otherItems = await other.getByRole("list", { name: "Events" }).getByRole("listitem").count();
+			const otherRefused = await other.getByRole("list", { name: "Refused" }).getByRole("listitem").count();
+			app.device.press();
+			await page.getByRole("list", { name: "Events" }).getByRole("listitem").nth(ownerItems).waitFor({ timeout: slow });
+			await other.getByRole("list", { name: "Refused" }).getByRole("listitem").nth(otherRefused).waitFor({ timeout: slow });
+			assert.match(await other.getByRole("list", { name: "Refused" }).getByRole("listitem").first().textContent() ?? "", /this phone is not a recipient of the event/);
+			assert.equal(await other.getByRole("list", { name: "Events" }).getByRole("listitem").count(), otherItems);
+			// Nor can it watch: its Live view says why.
+			await other.getByRole("button", { name: "Live view" }).click();
+			await other.getByText(/^Live view: this phone was removed from its doorbell/).waitFor({ timeout: slow });
+		}
+		finally {
+			await context.close();
+		}
 	});
 
 	test("the page stayed on its own origin and raised no errors", () => {

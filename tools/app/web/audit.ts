@@ -7,7 +7,7 @@
 import { encoder, hex, sha256, concat } from "./bytes.js";
 import { verifySignature } from "./envelope.js";
 
-const TYPES = ["admitted", "removed", "role", "window", "attempts", "reset", "wifi", "provisioned", "updateRoot", "dropped"];
+const TYPES = ["admitted", "removed", "role", "window", "attempts", "reset", "wifi", "provisioned", "updateRoot", "dropped", "liveStart", "liveEnd"];
 const HEADER = 68;
 const SIGNATURE = 64;
 const ZERO = "00".repeat(32);

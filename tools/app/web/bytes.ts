@@ -47,3 +47,10 @@ export async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
 }
 
 export const isHex = (value: unknown, bytes: number): value is string => (typeof value === "string") && new RegExp(`^[0-9a-f]{${2 * bytes}}$`).test(value);
+
+/** WebCrypto's CryptoKey and key pair, named from `crypto.subtle` so that Node's type-check of these modules (the unit tests) knows them too. */
+export type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+export interface KeyPair {
+	privateKey: Key;
+	publicKey: Key;
+}

@@ -4,7 +4,7 @@
  * refused. Plain DOM: a handful of lists and one form do not need a
  * framework. Everything it shows came through ./receiver.ts's checks.
  */
-import { concat, fromHex, hex, isHex, sha256 } from "./bytes.js";
+import { concat, fromHex, hex, isHex, own, sha256 } from "./bytes.js";
 import { signingKeyProblem } from "./envelope.js";
 import { chainProblems } from "./audit.js";
 import type { AuditEntry } from "./audit.js";
@@ -15,7 +15,38 @@ import { emptyReplayState } from "./replay.js";
 import { Receiver } from "./receiver.js";
 import type { BrokerConfig, ConnectionState } from "./receiver.js";
 import { ensurePhone, Store } from "./store.js";
+import { buildRequest, invitationMinutes, invitationPayload, Kind, newInvitationCode, removalPayload, requestTopic, rolePayload } from "./requests.js";
+import { LiveRefused, LiveSession } from "./live.js";
 import type { DeviceRecord, EventRecord, PhoneRecord, RefusedRecord } from "./store.js";
+
+/** A phone as the device's audit log names it. */
+interface PhoneEntry {
+	deviceId: string;
+	keyId: string;
+	name: string;
+	role: string;
+	me: boolean;
+}
+
+/** A live view being watched. */
+interface LiveState {
+	session: LiveSession;
+	started: number;
+	acceptedAt?: number;
+	frames: number;
+	/** When the frames of the last 2 s arrived: the frame rate shown. */
+	times: number[];
+	url?: string;
+	timer?: ReturnType<typeof setInterval>;
+	/** The session's messages, opened one at a time in arrival order. */
+	queue: Promise<void>;
+	ended?: (reason: string) => void;
+}
+
+/** How long the app waits for the audit entry of a change it asked for: the device answers nothing else. */
+const confirmMs = 20000;
+/** How long it waits for a live view's accept: a refused start gets none. */
+const acceptMs = 8000;
 
 interface AppConfig {
 	broker: BrokerConfig;
@@ -77,6 +108,15 @@ class App {
 	receiver!: Receiver;
 	readonly events = new Map<string, EventRecord>();
 	readonly refused: RefusedRecord[] = [];
+	/** This phone's key fingerprint (events.md § Key ids): what names it in the audit log. */
+	keyId = "";
+	/** The phones each device's log names now. */
+	phones: PhoneEntry[] = [];
+	/** The devices whose log says this phone was removed, with who removed it. */
+	readonly removedFrom = new Map<string, string>();
+	/** Changes asked for and not yet seen in the log. */
+	readonly #pending: { what: string; deviceId: string; sentAt: number; match: (entry: AuditEntry) => boolean; done: (entry: AuditEntry) => void; timer: ReturnType<typeof setTimeout> }[] = [];
+	#live: LiveState | undefined;
 
 	constructor(store: Store, phone: PhoneRecord, config: AppConfig) {
 		this.store = store;
@@ -94,16 +134,21 @@ class App {
 			onEvent: (event) => {
 				this.events.set(event.id, event);
 				this.render();
+				// A change this phone asked for shows as the entry it made, arriving after the request.
+				for (const pending of [...this.#pending])
+					if (event.audit && (pending.deviceId === event.deviceId) && pending.match(event.audit))
+						pending.done(event.audit);
 			},
 			onRefused: (record) => {
 				this.refused.push(record);
 				this.renderRefused();
 			},
 		});
+		this.keyId = hex((await sha256(fromHex(this.phone.agreementPublicKey))).subarray(0, 8));
 		this.#wireOnboarding();
-		$("live").addEventListener("click", () => {
-			$("live-status").textContent = "Live view is not available: this doorbell's firmware has no live-view protocol yet, so there is nothing to show.";
-		});
+		$("live").addEventListener("click", () => void this.#startLive());
+		$("live-stop").addEventListener("click", () => void this.#stopLive());
+		$("invite").addEventListener("click", () => void this.#invite());
 		$("add-device").addEventListener("click", () => {
 			$("pair-error").textContent = "";
 			this.#showOnboarding(true);
@@ -313,29 +358,323 @@ class App {
 			return item;
 		}));
 		const lines: string[] = [];
-		const phones = new Map<string, { name: string; role: string; me: boolean }>();
+		const phones: PhoneEntry[] = [];
 		for (const device of this.receiver.devices) {
 			const audit = [...this.events.values()].filter((event) => (event.deviceId === device.deviceId) && event.audit).sort((a, b) => a.receivedAt - b.receivedAt).map((event) => event.audit!);
 			const problems = chainProblems(audit);
 			lines.push(audit.length ? `Doorbell ${device.deviceId.slice(0, 8)}…: audit chain ${problems.length ? `has problems: ${problems.join("; ")}` : `holds (${audit.length} entries)`}` : `Doorbell ${device.deviceId.slice(0, 8)}…: no audit entries yet`);
+			const named = new Map<string, PhoneEntry>();
 			for (const entry of [...audit].sort((a, b) => a.seq - b.seq))
-				this.#phoneFrom(entry, phones);
+				this.#phoneFrom(device.deviceId, entry, named);
+			phones.push(...named.values());
 		}
 		$("chain").textContent = lines.join(". ");
-		$("phones").replaceChildren(...[...phones.values()].map((phone) => element("li", {}, element("strong", {}, phone.name), ` (${phone.role})${phone.me ? ", this phone" : ""}`)));
+		this.phones = phones;
+		this.#renderPhones();
 	}
 
 	/** The phones the device's audit log admits, with their roles: what the log says, not what the app assumes. */
-	#phoneFrom(entry: AuditEntry, phones: Map<string, { name: string; role: string; me: boolean }>): void {
+	#phoneFrom(deviceId: string, entry: AuditEntry, phones: Map<string, PhoneEntry>): void {
 		const id = String(entry.details.phone ?? "");
-		if (entry.type === "admitted")
-			phones.set(id, { name: String(entry.details.name ?? id), role: String(entry.details.role ?? "reader"), me: entry.details.key === this.phone.agreementPublicKey });
-		else if (entry.type === "removed")
+		if (entry.type === "admitted") {
+			phones.set(id, { deviceId, keyId: id, name: String(entry.details.name ?? id), role: String(entry.details.role ?? "reader"), me: entry.details.key === this.phone.agreementPublicKey });
+			if (id === this.keyId)
+				this.removedFrom.delete(deviceId);
+		}
+		else if (entry.type === "removed") {
 			phones.delete(id);
+			// This phone's removal notice: the last entry it will be sent by this device.
+			if (id === this.keyId)
+				this.removedFrom.set(deviceId, entry.details.by === "itself" ? "itself" : `the owner ${String(entry.details.by)}`);
+		}
 		else if ((entry.type === "role") && phones.has(id))
 			phones.get(id)!.role = String(entry.details.role);
 		else if (entry.type === "reset")
 			phones.clear();
+	}
+
+	/** This phone's role on a device, from its log (its pairing answer until the log says). */
+	#myRole(deviceId: string): string | undefined {
+		if (this.removedFrom.has(deviceId))
+			return undefined;
+		return this.phones.find((phone) => (phone.deviceId === deviceId) && phone.me)?.role ?? this.receiver.devices.find((device) => device.deviceId === deviceId)?.role;
+	}
+
+	#renderPhones(): void {
+		const several = this.receiver.devices.length > 1;
+		$("phones").replaceChildren(...this.phones.map((phone) => {
+			const mine = this.#myRole(phone.deviceId) === "owner";
+			const item = element("li", { "data-phone": phone.keyId },
+				element("strong", {}, phone.name), ` (${phone.role})${phone.me ? ", this phone" : ""}${several ? `, doorbell ${phone.deviceId.slice(0, 8)}…` : ""}`,
+				element("p", { class: "meta" }, "Phone key ", element("code", {}, phone.keyId)));
+			const actions = element("div", { class: "actions" });
+			if (mine || phone.me) {
+				const remove = element("button", { type: "button", "aria-label": `Remove ${phone.me ? "this phone" : phone.name} (${phone.keyId})` }, "Remove");
+				remove.addEventListener("click", () => void this.#remove(phone));
+				actions.append(remove);
+			}
+			if (mine) {
+				const other = phone.role === "owner" ? "member" : "owner";
+				const role = element("button", { type: "button", "aria-label": `Make ${phone.me ? "this phone" : phone.name} (${phone.keyId}) ${other === "owner" ? "an owner" : "a member"}` }, other === "owner" ? "Make owner" : "Make member");
+				role.addEventListener("click", () => void this.#changeRole(phone, other));
+				actions.append(role);
+			}
+			if (actions.childElementCount)
+				item.append(actions);
+			return item;
+		}));
+		const removed = [...this.removedFrom].map(([deviceId, by]) => `This phone was removed from doorbell ${deviceId.slice(0, 8)}… by ${by}: it receives nothing from it any more.`);
+		$("removed").textContent = removed.join(" ");
+		$("removed").hidden = removed.length === 0;
+		$<HTMLButtonElement>("invite").disabled = !this.#ownedDevice();
+		$("invite").title = this.#ownedDevice() ? "" : "Only an owner of a doorbell can invite a phone";
+	}
+
+	/** The device this phone can invite to (the first it owns). */
+	#ownedDevice(): DeviceRecord | undefined {
+		return this.receiver.devices.find((device) => this.#myRole(device.deviceId) === "owner");
+	}
+
+	/** Sends one signed request and waits for the audit entry of its change; resolves with it, or rejects in words. */
+	async #request(device: DeviceRecord, kind: number, payload: Uint8Array, what: string, match: (entry: AuditEntry) => boolean): Promise<AuditEntry> {
+		const sentAt = Date.now();
+		const seen = new Promise<AuditEntry>((resolve, reject) => {
+			const pending = {
+				what, deviceId: device.deviceId, sentAt, match,
+				done: (entry: AuditEntry) => {
+					clearTimeout(pending.timer);
+					this.#pending.splice(this.#pending.indexOf(pending), 1);
+					resolve(entry);
+				},
+				timer: setTimeout(() => {
+					this.#pending.splice(this.#pending.indexOf(pending), 1);
+					reject(new Error(`The doorbell has not confirmed: ${what}. It answers nothing when it refuses a request (its clock may not be set yet, or this phone may not have the role it needs); its own log says why.`));
+				}, confirmMs),
+			};
+			this.#pending.push(pending);
+		});
+		const { sealed } = await buildRequest({
+			kind, payload, deviceId: device.deviceId, agreementPublicKey: device.agreementPublicKey, signing: this.phone.signing, signingPublicKey: this.phone.signingPublicKey,
+		});
+		try {
+			await this.receiver.publish(requestTopic(device.topicId), sealed);
+		}
+		catch (error) {
+			seen.catch(() => {});
+			throw new Error(`The request could not be sent: ${(error as Error).message}.`);
+		}
+		return seen;
+	}
+
+	async #invite(): Promise<void> {
+		const device = this.#ownedDevice();
+		const status = $("invitation");
+		const error = $("phones-error");
+		error.textContent = "";
+		if (!device) {
+			error.textContent = "Only an owner of a doorbell can invite a phone.";
+			return;
+		}
+		const button = $<HTMLButtonElement>("invite");
+		button.disabled = true;
+		try {
+			const code = newInvitationCode();
+			status.textContent = "Sending the invitation…";
+			const expires = new Date(Date.now() + invitationMinutes * 60000);
+			const entry = await this.#request(device, Kind.Invite, invitationPayload(code), "the invitation window did not open",
+				(found) => (found.type === "window") && (found.details.reason === "invitation") && (found.details.by === this.keyId));
+			status.replaceChildren("One-time code ", element("strong", { id: "invitation-code" }, code),
+				` for doorbell ${device.deviceId.slice(0, 8)}…: type it as the new phone's setup code before `, element("time", { datetime: expires.toISOString(), id: "invitation-expires" }, expires.toLocaleTimeString()),
+				` (${invitationMinutes} minutes; it admits one phone, as a member). The doorbell opened the invitation (audit entry ${entry.seq}).`);
+		}
+		catch (caught) {
+			status.textContent = "";
+			error.textContent = (caught as Error).message;
+		}
+		finally {
+			button.disabled = !this.#ownedDevice();
+		}
+	}
+
+	async #remove(phone: PhoneEntry): Promise<void> {
+		const device = this.receiver.devices.find((known) => known.deviceId === phone.deviceId);
+		const error = $("phones-error");
+		error.textContent = "";
+		if (!device)
+			return;
+		if (!phone.me && (this.#myRole(phone.deviceId) !== "owner")) {
+			error.textContent = "Only an owner can remove another phone; a phone may remove itself.";
+			return;
+		}
+		$("invitation").textContent = `Removing ${phone.me ? "this phone" : phone.name}…`;
+		try {
+			const entry = await this.#request(device, Kind.Remove, removalPayload(phone.keyId), `${phone.name} was not removed`, (found) => (found.type === "removed") && (found.details.phone === phone.keyId));
+			$("invitation").textContent = `${phone.me ? "This phone" : phone.name} was removed (audit entry ${entry.seq}).`;
+		}
+		catch (caught) {
+			$("invitation").textContent = "";
+			error.textContent = (caught as Error).message;
+		}
+	}
+
+	async #changeRole(phone: PhoneEntry, role: "owner" | "member"): Promise<void> {
+		const device = this.receiver.devices.find((known) => known.deviceId === phone.deviceId);
+		const error = $("phones-error");
+		error.textContent = "";
+		if (!device)
+			return;
+		if ((role === "member") && phone.me && (this.phones.filter((other) => (other.deviceId === phone.deviceId) && (other.role === "owner")).length < 2)) {
+			error.textContent = "This phone is the doorbell's only owner: make another phone an owner first (the doorbell refuses to be left without one).";
+			return;
+		}
+		$("invitation").textContent = `Making ${phone.name} ${role === "owner" ? "an owner" : "a member"}…`;
+		try {
+			const entry = await this.#request(device, Kind.Role, rolePayload(phone.keyId, role), `${phone.name}'s role did not change`, (found) => (found.type === "role") && (found.details.phone === phone.keyId) && (found.details.role === role));
+			$("invitation").textContent = `${phone.name} is now ${role === "owner" ? "an owner" : "a member"} (audit entry ${entry.seq}).`;
+		}
+		catch (caught) {
+			$("invitation").textContent = "";
+			error.textContent = (caught as Error).message;
+		}
+	}
+
+	/** Starts a live view of the first doorbell this phone is paired with (live.md). */
+	async #startLive(): Promise<void> {
+		const status = $("live-status");
+		const device = this.receiver.devices.find((known) => !this.removedFrom.has(known.deviceId));
+		if (!device) {
+			status.textContent = this.removedFrom.size ? "Live view: this phone was removed from its doorbell; an owner must invite it again." : "Live view: pair a doorbell first.";
+			return;
+		}
+		if (this.#live)
+			await this.#stopLive();
+		const button = $<HTMLButtonElement>("live");
+		button.disabled = true;
+		const image = $<HTMLImageElement>("live-image");
+		image.dataset.frames = "0";
+		image.dataset.state = "starting";
+		status.textContent = "Asking the doorbell for a live view…";
+		let session: LiveSession | undefined;
+		try {
+			session = await LiveSession.start(device, this.phone, 60);
+			const live: LiveState = { session, started: Date.now(), frames: 0, times: [], queue: Promise.resolve() };
+			this.#live = live;
+			let accepted: () => void = () => {};
+			const acceptance = new Promise<void>((resolve) => (accepted = resolve));
+			// Subscribed before asking: the accept is the first message on the topic, at QoS 0.
+			await this.receiver.listen(session.topic, (message) => {
+				live.queue = live.queue.then(() => this.#liveMessage(live, message, accepted));
+			});
+			await this.receiver.publish(session.requestTopic, session.sealedRequest);
+			let timer: ReturnType<typeof setTimeout> | undefined;
+			const answered = await Promise.race([acceptance.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), acceptMs)))]);
+			clearTimeout(timer);
+			if (!answered) {
+				await this.#endLive(live, "");
+				status.textContent = "The doorbell did not answer the live view request. It answers nothing when it refuses one: four live views a minute at most, three phones at once, and only for a phone it still has.";
+				return;
+			}
+			live.acceptedAt = Date.now();
+			$("live-panel").hidden = false;
+			image.dataset.state = "live";
+			status.textContent = `Live view of doorbell ${device.deviceId.slice(0, 8)}…, ${session.width}x${session.height}, for ${session.granted} s.`;
+			live.timer = setInterval(() => this.#liveInfo(live), 250);
+			this.#liveInfo(live);
+		}
+		catch (caught) {
+			if (this.#live?.session === session && this.#live)
+				await this.#endLive(this.#live, "");
+			status.textContent = `Live view failed: ${(caught as Error).message}`;
+		}
+		finally {
+			button.disabled = false;
+		}
+	}
+
+	async #liveMessage(live: LiveState, message: Uint8Array, accepted: () => void): Promise<void> {
+		if (this.#live !== live)
+			return;
+		try {
+			if (!live.session.accepted) {
+				await live.session.accept(message);
+				accepted();
+				return;
+			}
+			const opened = await live.session.open(message);
+			if (opened.type === "end") {
+				await this.#endLive(live, opened.reason);
+				return;
+			}
+			const url = URL.createObjectURL(new Blob([own(opened.jpeg)], { type: "image/jpeg" }));
+			const image = $<HTMLImageElement>("live-image");
+			image.src = url;
+			if (live.url)
+				URL.revokeObjectURL(live.url);
+			live.url = url;
+			live.frames++;
+			const now = Date.now();
+			live.times.push(now);
+			while (live.times.length && (live.times[0] < now - 2000))
+				live.times.shift();
+			image.dataset.frames = String(live.frames);
+		}
+		catch (error) {
+			if (!(error instanceof LiveRefused))
+				throw error;
+			$("live-image").dataset.refused = String(live.session.refused);
+		}
+	}
+
+	#liveInfo(live: LiveState): void {
+		if (!live.acceptedAt)
+			return;
+		const now = Date.now();
+		const left = Math.max(0, live.session.granted - Math.floor((now - live.acceptedAt) / 1000));
+		const span = live.times.length > 1 ? (live.times[live.times.length - 1] - live.times[0]) / 1000 : 0;
+		const fps = span > 0 ? (live.times.length - 1) / span : 0;
+		$("live-info").textContent = `${fps.toFixed(1)} frames a second, ${left} s left, ${live.frames} frames${live.session.refused ? `, ${live.session.refused} refused` : ""}`;
+		// A doorbell that vanished sends no end: the app stops waiting at the limit.
+		if (now > live.acceptedAt + live.session.granted * 1000 + 3000)
+			void this.#endLive(live, "limit (no end message came)");
+	}
+
+	async #stopLive(): Promise<void> {
+		const live = this.#live;
+		if (!live)
+			return;
+		if (live.session.accepted) {
+			$("live-status").textContent = "Stopping the live view…";
+			const ended = new Promise<void>((resolve) => (live.ended = () => resolve()));
+			try {
+				await this.receiver.publish(live.session.requestTopic, await live.session.stopRequest());
+				await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 3000))]);
+			}
+			catch (error) {
+				$("live-status").textContent = `The stop could not be sent (${(error as Error).message}); the doorbell ends the view at its limit.`;
+			}
+		}
+		if (this.#live === live)
+			await this.#endLive(live, "stopped here (no end message came)");
+	}
+
+	async #endLive(live: LiveState, reason: string): Promise<void> {
+		if (this.#live !== live)
+			return;
+		this.#live = undefined;
+		clearInterval(live.timer);
+		live.session.close();
+		await this.receiver.unlisten(live.session.topic);
+		const image = $<HTMLImageElement>("live-image");
+		image.dataset.state = "ended";
+		if (reason) {
+			$("live-status").textContent = `Live view ended: ${reason}. ${live.frames} frames shown${live.session.refused ? `, ${live.session.refused} refused` : ""}.`;
+			$("live-info").textContent = "";
+		}
+		$("live-panel").hidden = true;
+		if (live.url)
+			URL.revokeObjectURL(live.url);
+		image.src = "/no-picture.svg";
+		live.ended?.(reason);
 	}
 
 	renderRefused(): void {

@@ -82,13 +82,46 @@ export class Receiver {
 		client.on("error", (error) => this.#listeners.onState("offline", error.message));
 		client.on("message", (topic, payload) => {
 			const envelope = new Uint8Array(payload);
+			// A live view's session topic: its own handler, never the event path (live.md).
+			const live = this.#live.get(topic);
+			if (live) {
+				live(envelope);
+				return;
+			}
 			this.#queue = this.#queue.then(() => this.#receive(topic, envelope)).catch((error: Error) => {
 				void this.#refuse({ receivedAt: Date.now(), topic, reason: `not stored: ${error.message}` });
 			});
 		});
 	}
 
+	readonly #live = new Map<string, (message: Uint8Array) => void>();
+
+	/** Subscribes to a live view's session topic (QoS 0, by name) and hands its messages to `handler`. */
+	async listen(topic: string, handler: (message: Uint8Array) => void): Promise<void> {
+		if (!this.#client)
+			throw new Error("not connected to the broker");
+		this.#live.set(topic, handler);
+		await this.#client.subscribeAsync(topic, { qos: 0 });
+	}
+
+	async unlisten(topic: string): Promise<void> {
+		this.#live.delete(topic);
+		await this.#client?.unsubscribeAsync(topic).catch(() => undefined);
+	}
+
+	/** Publishes a sealed request at QoS 1; resolves on the broker's PUBACK, which says nothing of the device. */
+	async publish(topic: string, payload: Uint8Array): Promise<void> {
+		if (!this.#client)
+			throw new Error("not connected to the broker");
+		if (!this.#client.connected)
+			throw new Error("offline: the broker is not reachable now");
+		// mqtt.js types the payload as its Buffer; its browser bundle writes any Uint8Array to the socket as it is.
+		await this.#client.publishAsync(topic, payload as unknown as Buffer, { qos: 1 });
+	}
+
 	async #subscribe(): Promise<void> {
+		for (const topic of this.#live.keys())
+			await this.#client?.subscribeAsync(topic, { qos: 0 });
 		const client = this.#client;
 		if (!client || !this.#config)
 			return;
