@@ -113,10 +113,15 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 			socket.on("data", (chunk: Buffer) => tap(chunk));
 		aedes.handle(socket);
 	});
-	await new Promise<void>((resolve, reject) => {
-		server.once("error", reject);
-		server.listen(settings?.port ?? 0, "127.0.0.1", () => resolve());
+	// Listens on `on`; the error handler is taken off again once listening, so restarts do not pile them up.
+	const listen = (what: Server | HttpServer, on: number) => new Promise<void>((resolve, reject) => {
+		what.once("error", reject);
+		what.listen(on, "127.0.0.1", () => {
+			what.off("error", reject);
+			resolve();
+		});
 	});
+	await listen(server, settings?.port ?? 0);
 	const port = (server.address() as AddressInfo).port;
 	// The WebSocket listener is a second door to the same broker, with the same credentials and rules; its
 	// connections are dropped, stopped and restarted with the TCP ones.
@@ -133,16 +138,9 @@ export async function startEmbeddedBroker(tap?: (bytes: Buffer) => void, onPubli
 			stream.on("error", () => socket.terminate());
 			aedes.handle(stream as never);
 		});
-		await new Promise<void>((resolve, reject) => {
-			httpServer.once("error", reject);
-			httpServer.listen(0, "127.0.0.1", () => resolve());
-		});
+		await listen(httpServer, 0);
 		web = { server: httpServer, port: (httpServer.address() as AddressInfo).port };
 	}
-	const listen = (what: Server | HttpServer, on: number) => new Promise<void>((resolve, reject) => {
-		what.once("error", reject);
-		what.listen(on, "127.0.0.1", () => resolve());
-	});
 	const unlisten = (what: Server | HttpServer) => what.listening ? new Promise<void>((resolve) => what.close(() => resolve())) : Promise.resolve();
 	return {
 		port,
