@@ -17,6 +17,11 @@ const requirements = [
 	{ package: "libjpeg-dev", found: () => existsSync("/usr/include/jpeglib.h"), why: "JPEG decoding and encoding in the host (face detection, privacy zones, thumbnails)" },
 	{ package: "mosquitto", found: () => onPath("mosquitto") || existsSync("/usr/sbin/mosquitto"), why: "the broker the integration tests run against" },
 ];
+// Packages without which something is skipped, not broken: named, and the install goes on.
+const optional = [
+	{ package: "openssl", found: () => onPath("openssl"), why: "the TLS tests' throwaway certificates (they say so and skip without it) and doorward factory's CA" },
+	{ package: "chromium", found: () => ["/usr/bin/chromium", "/usr/bin/chromium-browser"].some((path) => existsSync(path)) || Boolean(process.env.CHROMIUM), why: "the owner's app's browser tests (npm test skips them, saying so, without it)" },
+];
 
 function onPath(command) {
 	return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
@@ -30,6 +35,9 @@ if (missing.length) {
 	console.error(`install them, for example: sudo apt-get install ${missing.map((r) => r.package.split(" ")[0]).join(" ")}`);
 	process.exit(1);
 }
+
+for (const requirement of optional.filter((candidate) => !candidate.found()))
+	console.error(`doorward: ${requirement.package} is not installed: ${requirement.why}; sudo apt-get install ${requirement.package}`);
 
 function step(what, command, args) {
 	const result = spawnSync(command, args, { cwd: root, stdio: "inherit" });
