@@ -22,12 +22,17 @@
  *   -> opened: verified and decrypted by the phone (tools/sim/phone.ts)
  *
  * Medians with the spread (min, 90th percentile, max). The rings' clips and
- * the detection behind them keep running meanwhile, as in use.
+ * the detection behind them keep running meanwhile, as in use. The
+ * reference, in the same run: the same number of bytes through the same
+ * broker between two Node MQTT clients, so that press -> phone is also given
+ * as a ratio to the broker's own path.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import mqtt from "mqtt";
 import { startEmbeddedBroker } from "../sim/broker.js";
 import { SimulatedPhone } from "../sim/phone.js";
 import type { ReceivedEvent } from "../sim/phone.js";
@@ -93,6 +98,34 @@ async function until<T>(what: string, check: () => T | undefined, ms: number): P
 	}
 }
 
+/**
+ * The broker's own path, for reference: `count` PUBLISHes of `bytes` random
+ * bytes at QoS 1 from a client with the device's credentials to one with the
+ * phone's, on an event topic of no device, one at a time; ms each, publish to
+ * receipt.
+ */
+async function brokerRoundTrips(broker: Awaited<ReturnType<typeof startEmbeddedBroker>>, bytes: number, count: number): Promise<number[]> {
+	const topic = `dw/${"0".repeat(32)}/ev`;
+	const publisher = await mqtt.connectAsync(broker.url, { ...broker.device, clientId: `latency-ref-pub-${randomBytes(4).toString("hex")}`, reconnectPeriod: 0 });
+	const subscriber = await mqtt.connectAsync(broker.url, { ...broker.phone, clientId: `latency-ref-sub-${randomBytes(4).toString("hex")}`, reconnectPeriod: 0 });
+	try {
+		await subscriber.subscribeAsync(topic, { qos: 1 });
+		const times: number[] = [];
+		for (let i = 0; i < count; i++) {
+			const payload = randomBytes(bytes);
+			const received = new Promise<number>((resolve) => subscriber.once("message", () => resolve(performance.now())));
+			const started = performance.now();
+			await publisher.publishAsync(topic, payload, { qos: 1 });
+			times.push((await received) - started);
+		}
+		return times;
+	}
+	finally {
+		await publisher.endAsync(true);
+		await subscriber.endAsync(true);
+	}
+}
+
 async function main(): Promise<void> {
 	const folder = mkdtempSync(join(tmpdir(), "doorward-latency-"));
 	const byEvent = new Map<string, Times>();
@@ -104,6 +137,7 @@ async function main(): Promise<void> {
 		}
 		return times;
 	};
+	let reference: number[] = [];
 	const broker = await startEmbeddedBroker(undefined, (topic, payload) => {
 		if (/^dw\/[0-9a-f]{32}\/ev$/.test(topic) && (payload.length >= 40))
 			timesOf(payload.subarray(24, 40).toString("hex")).broker ??= Date.now();
@@ -160,6 +194,7 @@ async function main(): Promise<void> {
 			}
 		}
 		await until(`${rings} notifications at the phone`, () => (notifications.length >= rings ? true : undefined), 60000);
+		reference = await brokerRoundTrips(broker, notifications[0]?.bytes ?? 16189, rings);
 	}
 	finally {
 		await device.powerOff();
@@ -194,6 +229,13 @@ async function main(): Promise<void> {
 	}
 	const snapshots = notifications.filter((event) => event.snapshot).length;
 	lines.push("", `${notifications.length} notifications opened, ${snapshots} with a snapshot; envelope ${notifications[0]?.bytes ?? 0} bytes each.`);
+	const whole = notifications.map((event) => timesOf(event.eventId)).filter((times) => (times.press !== undefined) && (times.opened !== undefined))
+		.map((times) => times.opened! - times.press!).sort((a, b) => a - b);
+	if (reference.length && whole.length) {
+		const sorted = [...reference].sort((a, b) => a - b);
+		const median = quantile(sorted, 0.5);
+		lines.push(`Reference, the same run: the same number of bytes published at QoS 1 by a Node MQTT client through the same broker to a Node subscriber, ${sorted.length} times: median ${median.toFixed(1)} ms (${sorted[0].toFixed(1)} to ${sorted[sorted.length - 1].toFixed(1)}, p90 ${quantile(sorted, 0.9).toFixed(1)}). Press -> phone is ${(quantile(whole, 0.5) / Math.max(median, 0.1)).toFixed(1)}x that (median against median): what the device and the phone add to the broker's own path.`);
+	}
 	console.log(lines.join("\n"));
 }
 
