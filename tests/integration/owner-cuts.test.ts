@@ -1,8 +1,9 @@
 /*
- * A power cut at every flash write and erase of an invited phone's admission
- * and of a signed removal, on the simulated device (DOORWARD_FLASH_CUT_AFTER):
+ * A power cut at every flash write and erase of an invited phone's admission,
+ * of a signed removal and of a role change, on the simulated device (DOORWARD_FLASH_CUT_AFTER):
  * after the next boot the phone is a recipient with its "admitted" entry, or
- * neither; removed with its "removed" entry, or neither; an invitation that
+ * neither; removed with its "removed" entry, or neither; an owner with its
+ * "role" entry, or still a member without one; an invitation that
  * admitted a phone admits nobody again; the owner stays paired (the
  * keystore's phone list is old or new, never lost); and the log on flash
  * verifies.
@@ -23,7 +24,7 @@ import { createPhone, phoneFingerprint, rememberDevice } from "../../tools/phone
 import type { PhoneIdentity } from "../../tools/phone/identity.js";
 import { labelOf } from "../../tools/factory/label.js";
 import { verifyAuditChain } from "../../tools/phone/audit.js";
-import { Kind, removalPayload } from "../../tools/phone/requests.js";
+import { Kind, removalPayload, rolePayload } from "../../tools/phone/requests.js";
 import { invitationPayload, newInvitationCode } from "../../tools/phone/invitation.js";
 import { logOnFlash } from "../support/audit-flash.js";
 import { requester, sendRequest } from "../support/requests.js";
@@ -69,6 +70,16 @@ async function drained(rig: Rig, count: number): Promise<void> {
 	await waitFor("the outbox drained", () => (rig.log.filter((line) => /published audit event/.test(line)).length >= count) ? true : undefined, 30000);
 }
 
+/** Asks the device whether the phone is an owner: an owner's invitation is taken ("done"), a member's refused for its role. */
+async function ownerRole(rig: Rig, client: Awaited<ReturnType<typeof requester>>, phone: PhoneIdentity, deviceId: string): Promise<boolean> {
+	const verdicts = () => rig.log.filter((line) => /request invite from phone .*: done|request refused/.test(line));
+	const before = verdicts().length;
+	await sendRequest(client, phone, deviceId, Kind.Invite, invitationPayload(newInvitationCode()));
+	const answer = await waitFor("the device's verdict", () => verdicts()[before], 30000);
+	assert.match(answer, /: done|invite needs an owner/, answer);
+	return /: done/.test(answer);
+}
+
 /** Asks the device, with the phone's own signed removal, whether the phone is paired: "done", or refused as no paired phone's. */
 async function paired(rig: Rig, client: Awaited<ReturnType<typeof requester>>, phone: PhoneIdentity, deviceId: string): Promise<boolean> {
 	const verdicts = () => rig.log.filter((line) => /request remove from phone .*: done|request refused/.test(line));
@@ -79,7 +90,7 @@ async function paired(rig: Rig, client: Awaited<ReturnType<typeof requester>>, p
 	return /: done/.test(answer);
 }
 
-test("a power cut at every flash write of an invited phone's admission, and of a signed removal: all or nothing, with its entry", { timeout: 1500000 }, async (t) => {
+test("a power cut at every flash write of an invited phone's admission, of a signed removal and of a role change: all or nothing, with its entry", { timeout: 1500000 }, async (t) => {
 	const folder = mkdtempSync(join(tmpdir(), "doorward-owner-cuts-"));
 	t.after(() => rmSync(folder, { recursive: true, force: true }));
 	const broker = await startEmbeddedBroker();
@@ -192,7 +203,47 @@ test("a power cut at every flash write of an invited phone's admission, and of a
 				rmSync(flash, { force: true });
 			}
 		}
-		console.log(`power cuts: ${admissionCuts} during an invited admission (admitted with its entry after ${admitted}), ${removalCuts} during a removal (removed with its entry after ${removed}); the owner kept after every one`);
+		// The owner makes the member an owner: after each cut it is an owner with its "role" entry, or a member without one.
+		let roleCuts = 0;
+		let promoted = 0;
+		let roleCovered = false;
+		for (let cut = 1; cut < 200; cut++) {
+			const flash = copyDevice(both, join(folder, `role-${cut}.bin`));
+			const cutting = start(broker, flash, { DOORWARD_FLASH_CUT_AFTER: String(cut) });
+			if (await online(cutting)) {
+				await sendRequest(client, owner, deviceId, Kind.Role, rolePayload(phoneFingerprint(member), "owner"));
+				await waitFor("the role change, or the cut", () => (cutting.gone || cutting.log.some((line) => /request role from phone .*: done/.test(line))) ? true : undefined, 30000);
+				await new Promise((resolve) => setTimeout(resolve, 1000)); // its audit events published, which writes the flash too
+			}
+			const wasCut = cutting.log.some((line) => line.includes("power cut"));
+			await cutting.device.powerOff();
+			if (!wasCut) {
+				roleCovered = true;
+				break;
+			}
+			roleCuts++;
+			const after = start(broker, flash);
+			try {
+				assert.ok(await online(after), `role cut ${cut}: the device did not come back\n${after.log.join("\n")}`);
+				const report = verifyAuditChain(logOnFlash(flash), signingKey, deviceId);
+				assert.equal(report.ok, true, `role cut ${cut}: ${JSON.stringify(report.problems)}`);
+				const entries = report.entries.filter((entry) => (entry.type === "role") && (entry.details.phone === phoneFingerprint(member)) && (entry.details.role === "owner"));
+				const isOwner = await ownerRole(after, client, member, deviceId);
+				assert.equal(isOwner, entries.length === 1, `role cut ${cut}: owner ${isOwner}, entries ${JSON.stringify(report.entries.map((entry) => entry.type))}\n${after.log.join("\n")}`);
+				if (isOwner)
+					promoted++;
+				if (!await paired(after, client, owner, deviceId))
+					ownerLost.push(1000 + cut);
+				assert.deepEqual(ownerLost, [], `role cut ${cut}: the owner is no phone of the device any more\n${after.log.join("\n")}`);
+			}
+			finally {
+				await after.device.powerOff();
+				rmSync(flash, { force: true });
+			}
+		}
+		console.log(`power cuts: ${admissionCuts} during an invited admission (admitted with its entry after ${admitted}), ${removalCuts} during a removal (removed with its entry after ${removed}), ${roleCuts} during a role change (an owner with its entry after ${promoted}); the owner kept after every one`);
+		assert.ok(roleCovered, "every flash write and erase of the role change was cut");
+		assert.ok(promoted >= 1 && promoted < roleCuts, "some cuts left the member an owner, some not");
 		assert.ok(admissionCovered && removalCovered, "every flash write and erase of the admission and of the removal was cut");
 		assert.deepEqual(ownerLost, [], "the owner kept after every cut");
 		assert.ok(admitted >= 1 && admitted < admissionCuts, "some cuts left the phone admitted, some not");
