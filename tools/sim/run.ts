@@ -212,6 +212,10 @@ export async function runSim(options: SimOptions): Promise<number> {
 			});
 		}
 		if ((status.state === "online") && !stopTimeline) {
+			// The network's SNTP answers again before the scene plays: the answer the device read while it
+			// booted can come hundreds of ms late on a loaded machine, and its clock would run that far behind
+			// the world's, past what triggerTime matches (as bench:latency does at rest).
+			device.setClock(Date.now());
 			options.say(`world: device online; playing ${scene.file}`);
 			stopTimeline = playTimeline(device, scene);
 		}
